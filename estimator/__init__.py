@@ -1,0 +1,1 @@
+"""Estimator package (public API filled in by the estimator issue)."""

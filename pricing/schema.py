@@ -1,0 +1,477 @@
+"""The schema of `prices.yaml`: strict, frozen pydantic models, validated once at load time.
+
+Every price is a `Decimal` per million tokens (`*_mtok`). Floats are refused outright: the loader reads
+YAML numbers as `Decimal` from their text, so `0.3` never passes through binary floating point.
+
+The table checks its own arithmetic: cache prices must equal the model's input price times the model's
+cache multipliers, and batch prices must equal the standard price times the batch multiplier from
+`rules`. A typo in one cell therefore fails loudly instead of pricing a workload wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CACHE_FIELDS",
+    "RATE_FIELDS",
+    "BatchRules",
+    "CacheMultipliers",
+    "CachingRules",
+    "DataResidencyRules",
+    "FastRates",
+    "Lifecycle",
+    "Model",
+    "PricePeriod",
+    "PriceTableData",
+    "PromptTier",
+    "PromptTierRule",
+    "RateSet",
+    "Rules",
+    "Source",
+    "TokenizerCalibration",
+    "ToolUseTokens",
+    "WebSearchRules",
+    "normalize_model_name",
+]
+
+STANDARD_RATE_FIELDS = (
+    "input_mtok",
+    "output_mtok",
+    "cache_write_5m_mtok",
+    "cache_write_1h_mtok",
+    "cache_read_mtok",
+)
+BATCH_RATE_FIELDS = tuple(f"batch_{name}" for name in STANDARD_RATE_FIELDS)
+RATE_FIELDS = STANDARD_RATE_FIELDS + BATCH_RATE_FIELDS
+CACHE_FIELDS = ("cache_write_5m_mtok", "cache_write_1h_mtok", "cache_read_mtok")
+
+
+def _to_decimal(value: object) -> object:
+    """Accept Decimal, int and numeric strings; refuse floats and bools, which would hide errors."""
+    if isinstance(value, bool):
+        raise ValueError("a price must be a number, not true/false")
+    if isinstance(value, float):
+        raise ValueError("floats are not accepted for money; write the number as YAML text or a Decimal")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip().replace("_", ""))
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+    return value
+
+
+def _finite_positive(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a finite number")
+    if value <= 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _fraction(value: Decimal) -> Decimal:
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        raise ValueError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+PositiveDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_finite_positive)]
+"""A price or multiplier: a finite Decimal greater than zero, never a float."""
+
+Fraction = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_fraction)]
+TokenCount = Annotated[int, Field(strict=True, gt=0)]
+DatePrecision = Literal["day", "month", "year", "approximate"]
+
+_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+
+
+def normalize_model_name(name: str) -> str:
+    """The lookup key of a model name: case, spaces, dots and underscores do not matter."""
+    return re.sub(r"[\s._]+", "-", name.strip().lower())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+
+
+class Source(_Strict):
+    """A document the table's values were read from."""
+
+    url: str | None = Field(default=None, pattern=r"^https://")
+    document: str | None = None
+    title: str
+    checked: dt.date
+    third_party: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _says_where(self) -> Source:
+        if self.url is None and self.document is None:
+            raise ValueError("a source needs a url or a document")
+        return self
+
+    @property
+    def location(self) -> str:
+        return self.url or f"{self.document}"
+
+
+class RateSet(_Strict):
+    """The ten per-MTok rates of one price row. Cache and batch rates are absent when unpublished."""
+
+    input_mtok: PositiveDecimal
+    output_mtok: PositiveDecimal
+    cache_write_5m_mtok: PositiveDecimal | None = None
+    cache_write_1h_mtok: PositiveDecimal | None = None
+    cache_read_mtok: PositiveDecimal | None = None
+    batch_input_mtok: PositiveDecimal | None = None
+    batch_output_mtok: PositiveDecimal | None = None
+    batch_cache_write_5m_mtok: PositiveDecimal | None = None
+    batch_cache_write_1h_mtok: PositiveDecimal | None = None
+    batch_cache_read_mtok: PositiveDecimal | None = None
+    third_party: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ()
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _rates_come_in_complete_groups(self) -> RateSet:
+        _require_all_or_none(self, CACHE_FIELDS, "cache")
+        _require_all_or_none(self, ("batch_input_mtok", "batch_output_mtok"), "batch")
+        if self.batch_input_mtok is not None and self.cache_read_mtok is not None:
+            _require_all_or_none(self, CACHE_FIELDS + BATCH_RATE_FIELDS[2:], "cache and batch cache")
+        for label in ("third_party", "derived"):
+            unknown = sorted(set(getattr(self, label)) - set(RATE_FIELDS))
+            if unknown:
+                raise ValueError(
+                    f"{label} lists unknown rate fields {unknown}; expected names from {RATE_FIELDS}"
+                )
+        return self
+
+    def rate(self, field: str) -> Decimal | None:
+        """One rate by its field name, e.g. `rate("batch_cache_read_mtok")`."""
+        if field not in RATE_FIELDS:
+            raise KeyError(field)
+        value: Decimal | None = getattr(self, field)
+        return value
+
+    def rates(self) -> dict[str, Decimal | None]:
+        return {field: self.rate(field) for field in RATE_FIELDS}
+
+    @property
+    def has_cache_rates(self) -> bool:
+        return self.cache_read_mtok is not None
+
+    @property
+    def has_batch_rates(self) -> bool:
+        return self.batch_input_mtok is not None
+
+
+def _require_all_or_none(rates: RateSet, fields: tuple[str, ...], group: str) -> None:
+    present = [field for field in fields if getattr(rates, field) is not None]
+    if present and len(present) != len(fields):
+        missing = [field for field in fields if field not in present]
+        raise ValueError(f"{group} rates must be given together; missing {missing}")
+
+
+class CacheMultipliers(_Strict):
+    """Cache prices as multiples of the base input price. They differ per model, so they are data."""
+
+    write_5m: PositiveDecimal
+    write_1h: PositiveDecimal
+    read: PositiveDecimal
+
+
+class PromptTier(RateSet):
+    """A higher price row paid by the whole request once its prompt exceeds `above_prompt_tokens`."""
+
+    above_prompt_tokens: TokenCount
+
+
+class FastRates(_Strict):
+    """Fast mode (`speed`), real-time only. Only input and output prices are published."""
+
+    input_mtok: PositiveDecimal
+    output_mtok: PositiveDecimal
+    note: str | None = None
+
+
+class PricePeriod(RateSet):
+    """A model's prices from `effective_from` until the next period in effect starts."""
+
+    effective_from: dt.date
+    date_precision: DatePrecision = "day"
+    status: Literal["in_effect", "cancelled"] = "in_effect"
+    cache_multipliers: CacheMultipliers | None = None
+    tiers: tuple[PromptTier, ...] = ()
+    fast: FastRates | None = None
+    sources: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cache_rates_follow_the_multipliers(self) -> PricePeriod:
+        if (self.cache_multipliers is None) != (self.cache_read_mtok is None):
+            raise ValueError("cache_multipliers and the cache rates must be given together")
+        for rates in (self, *self.tiers):
+            _check_cache_arithmetic(rates, self.cache_multipliers)
+        thresholds = [tier.above_prompt_tokens for tier in self.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError(f"tiers must have distinct thresholds in increasing order, got {thresholds}")
+        return self
+
+
+def _check_cache_arithmetic(rates: RateSet, multipliers: CacheMultipliers | None) -> None:
+    if multipliers is None:
+        if rates.has_cache_rates:
+            raise ValueError("cache rates given without cache_multipliers")
+        return
+    if not rates.has_cache_rates:
+        raise ValueError("a tier must carry cache rates when its period does")
+    expected = {
+        "cache_write_5m_mtok": rates.input_mtok * multipliers.write_5m,
+        "cache_write_1h_mtok": rates.input_mtok * multipliers.write_1h,
+        "cache_read_mtok": rates.input_mtok * multipliers.read,
+    }
+    for field, want in expected.items():
+        got = rates.rate(field)
+        if got != want:
+            raise ValueError(
+                f"{field} is {got} but input_mtok {rates.input_mtok} × its cache multiplier is {want}; "
+                "fix the rate or the model's cache_multipliers"
+            )
+
+
+class ToolUseTokens(_Strict):
+    """System-prompt tokens Anthropic adds to every request that carries `tools`."""
+
+    auto_or_none: TokenCount
+    any_or_tool: TokenCount | None = None
+
+
+class Lifecycle(_Strict):
+    released: dt.date
+    released_precision: DatePrecision = "day"
+    deprecated: dt.date | None = None
+    retired: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Lifecycle:
+        dates = [d for d in (self.released, self.deprecated, self.retired) if d is not None]
+        if dates != sorted(dates):
+            raise ValueError("lifecycle dates must run released ≤ deprecated ≤ retired")
+        return self
+
+
+class Model(_Strict):
+    id: str = Field(pattern=_ID_PATTERN)
+    aliases: tuple[str, ...] = ()
+    name: str
+    family: Literal["opus", "sonnet", "haiku", "fable", "mythos"]
+    availability: str | None = None
+    lifecycle: Lifecycle
+    tokenizer: str
+    message_frame_tokens: TokenCount | None = None
+    context_window_tokens: TokenCount
+    max_output_tokens: TokenCount | None = None
+    batch_max_output_tokens: TokenCount | None = None
+    min_cacheable_prompt_tokens: TokenCount | None = None
+    tool_use_system_prompt_tokens: ToolUseTokens | None = None
+    data_residency_us: bool = False
+    prices: tuple[PricePeriod, ...]
+    sources: tuple[str, ...] = Field(min_length=1)
+    checked: dt.date
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _periods_in_order(self) -> Model:
+        starts = [period.effective_from for period in self.prices if period.status == "in_effect"]
+        if not starts:
+            raise ValueError("a model needs at least one price period in effect")
+        if starts != sorted(set(starts)):
+            raise ValueError(
+                f"price periods in effect must have increasing effective_from dates, got {starts}"
+            )
+        for alias in self.aliases:
+            if not re.match(_ID_PATTERN, alias):
+                raise ValueError(f"alias {alias!r} is not a valid model id")
+        return self
+
+    @property
+    def periods_in_effect(self) -> tuple[PricePeriod, ...]:
+        return tuple(period for period in self.prices if period.status == "in_effect")
+
+    def period_as_of(self, day: dt.date) -> PricePeriod | None:
+        """The price period in effect on `day`, or None before the model's first price."""
+        current = None
+        for period in self.periods_in_effect:
+            if period.effective_from <= day:
+                current = period
+        return current
+
+    def status_as_of(self, day: dt.date) -> Literal["unreleased", "active", "deprecated", "retired"]:
+        life = self.lifecycle
+        if day < life.released:
+            return "unreleased"
+        if life.retired is not None and day >= life.retired:
+            return "retired"
+        if life.deprecated is not None and day >= life.deprecated:
+            return "deprecated"
+        return "active"
+
+
+class TokenizerCalibration(_Strict):
+    """How Claude's token count relates to tiktoken cl100k_base for one tokenizer generation.
+
+    The bands are estimate ÷ actual ratios measured per document and on whole files: an estimate E
+    therefore brackets the true count between E / high and E / low.
+    """
+
+    description: str
+    cl100k_factor: PositiveDecimal
+    per_document_band_low: PositiveDecimal
+    per_document_band_high: PositiveDecimal
+    file_total_band_low: PositiveDecimal
+    file_total_band_high: PositiveDecimal
+    non_latin_overcount: PositiveDecimal
+    message_frame_tokens: TokenCount
+    versus_legacy_expected: PositiveDecimal
+    versus_legacy_low: PositiveDecimal
+    versus_legacy_high: PositiveDecimal
+    sources: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bands_bracket_one(self) -> TokenizerCalibration:
+        for low, high in (
+            (self.per_document_band_low, self.per_document_band_high),
+            (self.file_total_band_low, self.file_total_band_high),
+            (self.versus_legacy_low, self.versus_legacy_high),
+        ):
+            if not low <= high:
+                raise ValueError(f"a band's low ({low}) must not exceed its high ({high})")
+        return self
+
+
+class BatchRules(_Strict):
+    price_multiplier: PositiveDecimal
+    max_requests: TokenCount
+    max_bytes: TokenCount
+    custom_id_pattern: str
+    best_effort_hit_rate_low: Fraction
+    best_effort_hit_rate_high: Fraction
+    extended_output_beta_header: str
+    results_retention_days: TokenCount
+    forbidden_params: tuple[str, ...]
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+class CachingRules(_Strict):
+    max_breakpoints: TokenCount
+    ttl_5m_seconds: TokenCount
+    ttl_1h_seconds: TokenCount
+    break_even_reads_5m: TokenCount
+    break_even_reads_1h: TokenCount
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class PromptTierRule(_Strict):
+    """How a prompt is measured against a tier's threshold. Fixed values: the code implements exactly this."""
+
+    comparison: Literal["strictly_greater"]
+    counted_tokens: tuple[Literal["input", "cache_read", "cache_write"], ...]
+    applies_to: Literal["whole_request"]
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+class DataResidencyRules(_Strict):
+    us_multiplier: PositiveDecimal
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+class WebSearchRules(_Strict):
+    usd_per_1000_searches: PositiveDecimal
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class Rules(_Strict):
+    batch: BatchRules
+    caching: CachingRules
+    prompt_tiers: PromptTierRule
+    data_residency: DataResidencyRules
+    web_search: WebSearchRules
+
+
+class PriceTableData(_Strict):
+    """The whole file, as written. `pricing.table.PriceTable` wraps it with indexes for lookups."""
+
+    schema_version: Literal[1]
+    currency: Literal["USD"]
+    checked: dt.date
+    sources: dict[str, Source]
+    rules: Rules
+    tokenizers: dict[str, TokenizerCalibration]
+    models: tuple[Model, ...]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> PriceTableData:
+        if not self.models:
+            raise ValueError("the table lists no models")
+        for owner, keys in self._source_references():
+            unknown = sorted(set(keys) - set(self.sources))
+            if unknown:
+                raise ValueError(f"{owner} cites unknown sources {unknown}; known: {sorted(self.sources)}")
+        for model in self.models:
+            if model.tokenizer not in self.tokenizers:
+                raise ValueError(
+                    f"model {model.id!r}: tokenizer {model.tokenizer!r} "
+                    f"is not one of {sorted(self.tokenizers)}"
+                )
+        _check_unique_names(self.models)
+        _check_batch_arithmetic(self.models, self.rules.batch.price_multiplier)
+        return self
+
+    def _source_references(self) -> list[tuple[str, tuple[str, ...]]]:
+        rules = self.rules
+        refs: list[tuple[str, tuple[str, ...]]] = [
+            ("rules.batch", rules.batch.sources),
+            ("rules.caching", rules.caching.sources),
+            ("rules.prompt_tiers", rules.prompt_tiers.sources),
+            ("rules.data_residency", rules.data_residency.sources),
+            ("rules.web_search", rules.web_search.sources),
+        ]
+        refs += [(f"tokenizers.{name}", tok.sources) for name, tok in self.tokenizers.items()]
+        for model in self.models:
+            refs.append((f"model {model.id!r}", model.sources))
+            refs += [(f"model {model.id!r} prices from {p.effective_from}", p.sources) for p in model.prices]
+        return refs
+
+
+def _check_unique_names(models: tuple[Model, ...]) -> None:
+    owner: dict[str, str] = {}
+    for model in models:
+        for name in (model.id, *model.aliases, model.name):
+            key = normalize_model_name(name)
+            if owner.setdefault(key, model.id) != model.id:
+                raise ValueError(
+                    f"name {name!r} of model {model.id!r} is already used by model {owner[key]!r}"
+                )
+
+
+def _check_batch_arithmetic(models: tuple[Model, ...], multiplier: Decimal) -> None:
+    for model in models:
+        for period in model.prices:
+            for rates in (period, *period.tiers):
+                for field in STANDARD_RATE_FIELDS:
+                    standard, batch = rates.rate(field), rates.rate(f"batch_{field}")
+                    if standard is not None and batch is not None and batch != standard * multiplier:
+                        raise ValueError(
+                            f"model {model.id!r}, prices from {period.effective_from}: "
+                            f"batch_{field} is {batch} but {field} {standard} × the batch multiplier "
+                            f"{multiplier} is {standard * multiplier}"
+                        )
