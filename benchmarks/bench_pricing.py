@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import yaml  # noqa: E402
+import yaml
 
-from pricing import DEFAULT_TABLE_PATH, load_price_table, parse_price_table  # noqa: E402
+from pricing import DEFAULT_TABLE_PATH, load_price_table, parse_price_table
 
 
 def best_ms(fn: Callable[[], object], repeat: int) -> tuple[float, float]:

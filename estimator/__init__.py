@@ -1,1 +1,141 @@
-"""Estimator package (public API filled in by the estimator issue)."""
+"""Claude API cost estimator: a workload's cost in every mode, exact, with the traps shown.
+
+    >>> from estimator import Workload, estimate
+    >>> result = estimate(Workload(model="claude-sonnet-4-6", requests=1, prefix_tokens=3000,
+    ...                            unique_input_tokens=5000, output_tokens=1000))
+    >>> result.mode("realtime").total_usd
+    Decimal('0.039')
+
+Names are loaded on first use, so `import estimator` stays light: it never imports streamlit, plotly,
+tiktoken or anthropic, and the price table loads only when a function needs it.
+
+Errors (all ValueError):
+    EstimatorError ─┬─ InvalidWorkloadError, BatchFileError
+                    └─ TokenCountError ── TokenizerDataError, ExactCountError
+    pricing.PricingError ─┬─ UnknownModelError (re-exported here; also a LookupError)
+                          └─ PriceTableError, PriceNotAvailableError
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from estimator.errors import (
+    BatchFileError,
+    EstimatorError,
+    ExactCountError,
+    InvalidWorkloadError,
+    TokenCountError,
+    TokenizerDataError,
+)
+
+if TYPE_CHECKING:
+    from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
+    from estimator.format import decimal_text, format_percent, format_tokens, format_usd
+    from estimator.planning import (
+        BreakEven,
+        BudgetResult,
+        ModelComparison,
+        Sweep,
+        SweepPoint,
+        break_even,
+        budget,
+        compare_models,
+        hit_rate_from_traffic,
+        sweep_hit_rate,
+        sweep_prefix_tokens,
+        sweep_requests,
+    )
+    from estimator.report import comparison_to_dict, estimate_to_dict
+    from estimator.workload import MODES, CacheTTL, Geo, Mode, Workload
+    from pricing import PriceTable, UnknownModelError, load_price_table
+
+_LAZY = {
+    "CostLine": "estimator.costs",
+    "Estimate": "estimator.costs",
+    "EstimateWarning": "estimator.costs",
+    "HitRateBand": "estimator.costs",
+    "ModeCost": "estimator.costs",
+    "estimate": "estimator.costs",
+    "decimal_text": "estimator.format",
+    "format_percent": "estimator.format",
+    "format_tokens": "estimator.format",
+    "format_usd": "estimator.format",
+    "BreakEven": "estimator.planning",
+    "BudgetResult": "estimator.planning",
+    "ModelComparison": "estimator.planning",
+    "Sweep": "estimator.planning",
+    "SweepPoint": "estimator.planning",
+    "break_even": "estimator.planning",
+    "budget": "estimator.planning",
+    "compare_models": "estimator.planning",
+    "hit_rate_from_traffic": "estimator.planning",
+    "sweep_hit_rate": "estimator.planning",
+    "sweep_prefix_tokens": "estimator.planning",
+    "sweep_requests": "estimator.planning",
+    "comparison_to_dict": "estimator.report",
+    "estimate_to_dict": "estimator.report",
+    "MODES": "estimator.workload",
+    "CacheTTL": "estimator.workload",
+    "Geo": "estimator.workload",
+    "Mode": "estimator.workload",
+    "Workload": "estimator.workload",
+    "PriceTable": "pricing",
+    "UnknownModelError": "pricing",
+    "load_price_table": "pricing",
+}
+
+__all__ = [
+    "MODES",
+    "BatchFileError",
+    "BreakEven",
+    "BudgetResult",
+    "CacheTTL",
+    "CostLine",
+    "Estimate",
+    "EstimateWarning",
+    "EstimatorError",
+    "ExactCountError",
+    "Geo",
+    "HitRateBand",
+    "InvalidWorkloadError",
+    "Mode",
+    "ModeCost",
+    "ModelComparison",
+    "PriceTable",
+    "Sweep",
+    "SweepPoint",
+    "TokenCountError",
+    "TokenizerDataError",
+    "UnknownModelError",
+    "Workload",
+    "break_even",
+    "budget",
+    "compare_models",
+    "comparison_to_dict",
+    "decimal_text",
+    "estimate",
+    "estimate_to_dict",
+    "format_percent",
+    "format_tokens",
+    "format_usd",
+    "hit_rate_from_traffic",
+    "load_price_table",
+    "sweep_hit_rate",
+    "sweep_prefix_tokens",
+    "sweep_requests",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'estimator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -45,9 +45,7 @@ _LIST_COLUMNS = (
 )
 
 
-def main(
-    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
-) -> int:
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = _parser()
@@ -66,16 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pricing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--table", type=Path, default=None, help="price table YAML (default: the shipped one)"
-    )
+    parser.add_argument("--table", type=Path, default=None, help="price table YAML (default: the shipped one)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="models with their rates")
     listing.add_argument("--all", action="store_true", help="include retired and not yet released models")
-    listing.add_argument(
-        "--as-of", type=_date, default=None, metavar="DATE", help="YYYY-MM-DD (default: today)"
-    )
+    listing.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="YYYY-MM-DD (default: today)")
     listing.add_argument("--format", choices=("table", "json"), default="table")
     listing.set_defaults(handler=_cmd_list)
 
@@ -148,9 +142,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     ]
     out.write(f"Claude API prices as of {day} (USD per million tokens; table checked {table.checked})\n\n")
     out.write(_render_table(headers, body))
-    out.write(
-        "\nNotes: tier = prompt-length tier applies; fast = fast-mode rates; 3P = third-party reading;\n"
-    )
+    out.write("\nNotes: tier = prompt-length tier applies; fast = fast-mode rates; 3P = third-party reading;\n")
     out.write("derived = rate computed from Anthropic's documented rules. `show MODEL` gives the details.\n")
     return 0
 
@@ -202,9 +194,7 @@ def _model_summary_json(model: Any, period: Any, day: dt.date) -> dict[str, Any]
         "status": model.status_as_of(day),
         "effective_from": period.effective_from.isoformat() if period else None,
         "rates_mtok": {k: _decimal_str(v) for k, v in period.rates().items()} if period else None,
-        "tiers": [
-            {"above_prompt_tokens": t.above_prompt_tokens, "rates_mtok": _rates_json(t)} for t in period.tiers
-        ]
+        "tiers": [{"above_prompt_tokens": t.above_prompt_tokens, "rates_mtok": _rates_json(t)} for t in period.tiers]
         if period
         else [],
         "fast_mtok": (
@@ -255,25 +245,15 @@ def _describe_model(table: PriceTable, model: Any, day: dt.date) -> str:
         f"{table.message_frame_tokens(model)} frame tokens per message)",
         f"  context window {model.context_window_tokens:,} tokens; max output "
         f"{_tokens(model.max_output_tokens)}; batch max output {_tokens(model.batch_max_output_tokens)}"
-        + (
-            f" (beta header {table.rules.batch.extended_output_beta_header})"
-            if model.batch_max_output_tokens
-            else ""
-        ),
+        + (f" (beta header {table.rules.batch.extended_output_beta_header})" if model.batch_max_output_tokens else ""),
         f"  minimum cacheable prompt: {_tokens(model.min_cacheable_prompt_tokens)}",
         "  tool-use system prompt: " + _tool_tokens(model),
         "  US data residency: "
-        + (
-            f"yes, {table.rules.data_residency.us_multiplier}x"
-            if model.data_residency_us
-            else "not available"
-        ),
+        + (f"yes, {table.rules.data_residency.us_multiplier}x" if model.data_residency_us else "not available"),
         "",
     ]
     current = model.period_as_of(day)
-    lines.append(
-        f"Prices in effect on {day}" + (f" (since {current.effective_from}):" if current else ": none yet")
-    )
+    lines.append(f"Prices in effect on {day}" + (f" (since {current.effective_from}):" if current else ": none yet"))
     if current:
         lines += _period_lines(current, indent="  ")
     lines.append("")
@@ -305,9 +285,7 @@ def _period_lines(period: Any, indent: str) -> list[str]:
         )
     if period.cache_multipliers:
         m = period.cache_multipliers
-        lines.append(
-            f"{indent}cache multipliers: 5m write {m.write_5m}x, 1h write {m.write_1h}x, read {m.read}x"
-        )
+        lines.append(f"{indent}cache multipliers: 5m write {m.write_5m}x, 1h write {m.write_1h}x, read {m.read}x")
     if period.third_party:
         lines.append(f"{indent}third-party readings: {', '.join(period.third_party)}")
     if period.derived:

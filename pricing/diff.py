@@ -134,14 +134,10 @@ def _diff_period(
         tier_where = f"{where}, prompt > {threshold:,} tokens"
         yield from _diff_rates(model_id, tier_where, old_tiers.get(threshold), new_tiers.get(threshold))
     yield from _diff_values(model_id, f"{where}, fast mode", _fast(before), _fast(after))
-    yield from _diff_values(
-        model_id, f"{where}, cache multipliers", _multipliers(before), _multipliers(after)
-    )
+    yield from _diff_values(model_id, f"{where}, cache multipliers", _multipliers(before), _multipliers(after))
 
 
-def _diff_rates(
-    model_id: str, where: str, before: RateSet | None, after: RateSet | None
-) -> Iterator[RateChange]:
+def _diff_rates(model_id: str, where: str, before: RateSet | None, after: RateSet | None) -> Iterator[RateChange]:
     old_rates = before.rates() if before else {}
     new_rates = after.rates() if after else {}
     yield from _diff_values(model_id, where, old_rates, new_rates)

@@ -101,9 +101,7 @@ def parse_price_table(text: str, *, source_name: str = "<text>") -> PriceTable:
     return PriceTable(data, source_name=source_name)
 
 
-def _describe_validation_error(
-    error: ValidationError, raw: dict[str, Any], text: str, source_name: str
-) -> str:
+def _describe_validation_error(error: ValidationError, raw: dict[str, Any], text: str, source_name: str) -> str:
     lines = [_describe_one(detail, raw, text, source_name) for detail in error.errors(include_url=False)]
     count = len(lines)
     header = f"{source_name}: {count} problem{'s' if count != 1 else ''} in the price table:"

@@ -148,9 +148,7 @@ class RateSet(_Strict):
         for label in ("third_party", "derived"):
             unknown = sorted(set(getattr(self, label)) - set(RATE_FIELDS))
             if unknown:
-                raise ValueError(
-                    f"{label} lists unknown rate fields {unknown}; expected names from {RATE_FIELDS}"
-                )
+                raise ValueError(f"{label} lists unknown rate fields {unknown}; expected names from {RATE_FIELDS}")
         return self
 
     def rate(self, field: str) -> Decimal | None:
@@ -292,9 +290,7 @@ class Model(_Strict):
         if not starts:
             raise ValueError("a model needs at least one price period in effect")
         if starts != sorted(set(starts)):
-            raise ValueError(
-                f"price periods in effect must have increasing effective_from dates, got {starts}"
-            )
+            raise ValueError(f"price periods in effect must have increasing effective_from dates, got {starts}")
         for alias in self.aliases:
             if not re.match(_ID_PATTERN, alias):
                 raise ValueError(f"alias {alias!r} is not a valid model id")
@@ -429,8 +425,7 @@ class PriceTableData(_Strict):
         for model in self.models:
             if model.tokenizer not in self.tokenizers:
                 raise ValueError(
-                    f"model {model.id!r}: tokenizer {model.tokenizer!r} "
-                    f"is not one of {sorted(self.tokenizers)}"
+                    f"model {model.id!r}: tokenizer {model.tokenizer!r} is not one of {sorted(self.tokenizers)}"
                 )
         _check_unique_names(self.models)
         _check_batch_arithmetic(self.models, self.rules.batch.price_multiplier)
@@ -458,9 +453,7 @@ def _check_unique_names(models: tuple[Model, ...]) -> None:
         for name in (model.id, *model.aliases, model.name):
             key = normalize_model_name(name)
             if owner.setdefault(key, model.id) != model.id:
-                raise ValueError(
-                    f"name {name!r} of model {model.id!r} is already used by model {owner[key]!r}"
-                )
+                raise ValueError(f"name {name!r} of model {model.id!r} is already used by model {owner[key]!r}")
 
 
 def _check_batch_arithmetic(models: tuple[Model, ...], multiplier: Decimal) -> None:

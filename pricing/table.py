@@ -34,9 +34,7 @@ class PriceTable:
                 self._by_name[normalize_model_name(name)] = model
 
     def __repr__(self) -> str:
-        return (
-            f"PriceTable({self.source_name!r}, {len(self.data.models)} models, checked {self.data.checked})"
-        )
+        return f"PriceTable({self.source_name!r}, {len(self.data.models)} models, checked {self.data.checked})"
 
     @property
     def models(self) -> tuple[Model, ...]:
@@ -49,6 +47,10 @@ class PriceTable:
     @property
     def sources(self) -> Mapping[str, Source]:
         return self.data.sources
+
+    @property
+    def tokenizers(self) -> Mapping[str, TokenizerCalibration]:
+        return self.data.tokenizers
 
     @property
     def checked(self) -> dt.date:
@@ -87,8 +89,7 @@ class PriceTable:
         if period is None:
             first = model.periods_in_effect[0].effective_from
             raise PriceNotAvailableError(
-                f"{model.name} ({model.id}) has no price before {first}; "
-                f"it was released {model.lifecycle.released}."
+                f"{model.name} ({model.id}) has no price before {first}; it was released {model.lifecycle.released}."
             )
         return period
 

@@ -219,9 +219,7 @@ def test_loading_is_cached_until_the_file_changes(tmp_path: Path) -> None:
     path.write_text(SHIPPED_TEXT, encoding="utf-8")
     first = load_price_table(path)
     assert load_price_table(path) is first
-    path.write_text(
-        SHIPPED_TEXT.replace("checked: 2026-11-22\n\nsources:", "checked: 2026-11-23\n\nsources:")
-    )
+    path.write_text(SHIPPED_TEXT.replace("checked: 2026-11-22\n\nsources:", "checked: 2026-11-23\n\nsources:"))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
     second = load_price_table(path)
     assert second is not first and second.checked == dt.date(2026, 11, 23)

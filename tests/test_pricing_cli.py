@@ -97,9 +97,7 @@ def test_diff_mixing_a_file_and_a_date_is_an_error() -> None:
 
 def test_malformed_table_is_reported_with_its_name(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        SHIPPED_TEXT.replace("        input_mtok: 0.10 ", "        input_mtok: -1 ", 1), encoding="utf-8"
-    )
+    bad.write_text(SHIPPED_TEXT.replace("        input_mtok: 0.10 ", "        input_mtok: -1 ", 1), encoding="utf-8")
     code, _, err = run("--table", str(bad), "list")
     assert code == 2 and "bad.yaml" in err and "claude-haiku-5-5" in err and "input_mtok" in err
 

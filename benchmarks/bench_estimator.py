@@ -1,0 +1,72 @@
+"""How fast the estimator answers: one estimate, 10,000-point sweeps, a compare over every model.
+
+Run: .venv/bin/python benchmarks/bench_estimator.py
+Baseline in the same run: a sweep done naively, by calling `estimate()` once per point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from estimator import Workload, compare_models, estimate
+from estimator.planning import sweep_hit_rate, sweep_prefix_tokens, sweep_requests
+from pricing import load_price_table
+
+POINTS = 10_000
+WORKLOAD = Workload(
+    model="claude-sonnet-4-6",
+    requests=1000,
+    prefix_tokens=3000,
+    unique_input_tokens=5000,
+    output_tokens=1000,
+    cache_hit_rate="0.85",
+)
+
+
+def timed_ms(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), statistics.median(times)
+
+
+def naive_hit_rate_sweep(points: int) -> list[object]:
+    return [
+        estimate(dataclasses.replace(WORKLOAD, cache_hit_rate=(Decimal(i) / (points - 1)).quantize(Decimal("1e-12"))))
+        for i in range(points)
+    ]
+
+
+def main() -> None:
+    load_price_table()  # the table is cached for the app's whole life; measure the estimator itself
+    hit_rates = [str(Decimal(i) / (POINTS - 1))[:14] for i in range(POINTS)]
+    rows = [
+        ("estimate(): one workload, 4 modes + warnings", lambda: estimate(WORKLOAD), 200),
+        (f"baseline: {POINTS:,} x estimate() for a hit-rate sweep", lambda: naive_hit_rate_sweep(POINTS), 3),
+        (f"sweep_hit_rate, {POINTS:,} points", lambda: sweep_hit_rate(WORKLOAD, hit_rates), 5),
+        (f"sweep_requests, {POINTS:,} points", lambda: sweep_requests(WORKLOAD, range(POINTS)), 5),
+        (
+            f"sweep_prefix_tokens, {POINTS:,} points",
+            lambda: sweep_prefix_tokens(WORKLOAD, range(0, POINTS * 10, 10)),
+            3,
+        ),
+        ("compare_models: every current model", lambda: compare_models(WORKLOAD), 20),
+        ("compare_models: every model incl. retired", lambda: compare_models(WORKLOAD, include_retired=True), 20),
+    ]
+    for label, fn, repeat in rows:
+        best, median = timed_ms(fn, repeat)
+        print(f"{label:<55} best {best:9.2f} ms   median {median:9.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""The traps of a workload, in words a user can act on. Each warning names the input it concerns."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from decimal import Decimal
+
+from estimator.costs import (
+    EstimateWarning,
+    HitRateBand,
+    ModeCost,
+    PreparedWorkload,
+    mode_cost,
+    prepare,
+)
+from estimator.format import format_percent, format_tokens, format_usd
+from estimator.workload import Workload
+from pricing import PriceTable
+
+__all__ = ["workload_warnings"]
+
+NEAR_TIER_SHARE = Decimal("0.05")
+"""A prompt within 5% under a tier's threshold is one edit away from paying the higher rates."""
+
+
+def workload_warnings(
+    prepared: PreparedWorkload, modes: tuple[ModeCost, ...], band: HitRateBand | None, table: PriceTable
+) -> tuple[EstimateWarning, ...]:
+    checks = (
+        _lifecycle(prepared),
+        _unpriced_modes(modes),
+        _below_minimum(prepared),
+        _prompt_tier(prepared, table),
+        _near_tier(prepared),
+        _context_and_output(prepared, table),
+        _batch_split(prepared, table),
+        _caching_loses(prepared, modes),
+        _batch_band(prepared, band),
+        _fast_mode(prepared, modes),
+        _tools(prepared),
+        _provenance(prepared),
+    )
+    return tuple(warning for check in checks for warning in check)
+
+
+def _lifecycle(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    model, day = prepared.model, prepared.as_of
+    life = model.lifecycle
+    if prepared.before_release:
+        yield EstimateWarning(
+            "before_release",
+            f"{model.name} was released {life.released}; on {day} it had no price. "
+            f"Priced at its launch prices (from {prepared.period.effective_from}).",
+            "as_of",
+        )
+    status = model.status_as_of(day)
+    if status == "retired":
+        yield EstimateWarning(
+            "retired",
+            f"{model.name} was retired on {life.retired}: the API no longer serves it. "
+            "The figures are its last prices, for old workloads and invoices.",
+            "model",
+        )
+    elif status == "deprecated":
+        retires = f"; it retires on {life.retired}" if life.retired else ""
+        yield EstimateWarning(
+            "deprecated",
+            f"{model.name} is deprecated since {life.deprecated}{retires}: plan a migration.",
+            "model",
+        )
+
+
+def _unpriced_modes(modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
+    reasons = {m.unavailable_reason for m in modes if not m.available}
+    for reason in sorted(r for r in reasons if r):
+        names = ", ".join(m.mode for m in modes if m.unavailable_reason == reason)
+        yield EstimateWarning("unpriced_mode", f"{reason}: {names} cannot be estimated.", "model")
+
+
+def _below_minimum(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    prefix = prepared.cacheable_prefix_tokens
+    minimum = prepared.model.min_cacheable_prompt_tokens
+    if prefix == 0 or prepared.caching_possible or minimum is None:
+        return
+    tools = prepared.tool_system_prompt_tokens
+    including = f" (including {format_tokens(tools)} tool-use system-prompt tokens)" if tools else ""
+    yield EstimateWarning(
+        "below_min_cacheable",
+        f"The shared prefix is {format_tokens(prefix)} tokens{including}, {format_tokens(minimum - prefix)} "
+        f"short of {prepared.model.name}'s minimum cacheable length of {format_tokens(minimum)}: Anthropic "
+        "processes it uncached, without an error, so the cached modes cost the same as the uncached ones.",
+        "prefix_tokens",
+    )
+
+
+def _prompt_tier(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+    tier = prepared.tier
+    if tier is None:
+        return
+    excess = prepared.prompt_tokens - tier.above_prompt_tokens
+    trimmed = _trim_prompt(prepared.workload, excess)
+    saving = None
+    if trimmed is not None:
+        before = mode_cost(prepared, "realtime")
+        after = mode_cost(prepare(trimmed, table), "realtime")
+        if before.available and after.available:
+            saving = before.total_usd - after.total_usd
+    saving_text = (
+        f" Trimming {format_tokens(excess)} tokens per request saves {format_usd(saving)} in real-time mode."
+        if saving
+        else ""
+    )
+    yield EstimateWarning(
+        "prompt_tier",
+        f"Each request's prompt is {format_tokens(prepared.prompt_tokens)} tokens (input + cache reads + cache "
+        f"writes), {format_tokens(excess)} over the {format_tokens(tier.above_prompt_tokens)}-token tier: the "
+        f"whole request, output included, pays the higher rates (input {tier.input_mtok} instead of "
+        f"{prepared.period.input_mtok} per MTok, output {tier.output_mtok} instead of "
+        f"{prepared.period.output_mtok}).{saving_text}",
+        "unique_input_tokens",
+    )
+    unique = prepared.workload.unique_input_tokens
+    if prepared.caching_possible and unique <= tier.above_prompt_tokens:
+        yield EstimateWarning(
+            "tier_counting_rule",
+            "Anthropic does not say whether cached tokens count toward this threshold; the estimate counts "
+            "input + cache reads + cache writes, the established rule of the former 200K tier. If cached "
+            f"tokens did not count, the cached modes' prompt ({format_tokens(unique)} tokens) would stay "
+            "under the tier.",
+            "prefix_tokens",
+            "info",
+        )
+
+
+def _trim_prompt(workload: Workload, excess: int) -> Workload | None:
+    """The workload with `excess` prompt tokens removed: unique input first, then the shared prefix."""
+    from_unique = min(excess, workload.unique_input_tokens)
+    from_prefix = excess - from_unique
+    if from_prefix > workload.prefix_tokens:
+        return None
+    return dataclasses.replace(
+        workload,
+        unique_input_tokens=workload.unique_input_tokens - from_unique,
+        prefix_tokens=workload.prefix_tokens - from_prefix,
+    )
+
+
+def _near_tier(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    crossed = prepared.tier.above_prompt_tokens if prepared.tier else 0
+    for tier in prepared.period.tiers:
+        threshold = tier.above_prompt_tokens
+        headroom = threshold - prepared.prompt_tokens
+        if threshold > crossed and 0 <= headroom <= threshold * NEAR_TIER_SHARE:
+            yield EstimateWarning(
+                "near_tier",
+                f"The prompt is {format_tokens(prepared.prompt_tokens)} tokens, {format_tokens(headroom)} under the "
+                f"{format_tokens(threshold)}-token tier: {format_tokens(headroom + 1)} more tokens per request "
+                "would make every token of the request pay the higher rates.",
+                "unique_input_tokens",
+                "info",
+            )
+
+
+def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+    model, output = prepared.model, prepared.workload.output_tokens
+    total = prepared.prompt_tokens + output
+    if total > model.context_window_tokens:
+        yield EstimateWarning(
+            "context_window",
+            f"Prompt + output is {format_tokens(total)} tokens, over {model.name}'s context window of "
+            f"{format_tokens(model.context_window_tokens)}: the API would reject these requests.",
+            "unique_input_tokens",
+        )
+    limit, batch_limit = model.max_output_tokens, model.batch_max_output_tokens
+    if limit is None or output <= limit:
+        return
+    header = table.rules.batch.extended_output_beta_header
+    if batch_limit is not None and output <= batch_limit:
+        where = (
+            f" In batches it is allowed up to {format_tokens(batch_limit)} with the beta header {header}; "
+            "real-time requests would be rejected."
+        )
+    else:
+        where = " No mode allows it" + (
+            f" (batches: {format_tokens(batch_limit)} with {header})." if batch_limit else "."
+        )
+    yield EstimateWarning(
+        "output_above_max",
+        f"{format_tokens(output)} output tokens per request exceeds {model.name}'s max output of "
+        f"{format_tokens(limit)}.{where}",
+        "output_tokens",
+    )
+
+
+def _batch_split(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+    rules = table.rules.batch
+    requests = prepared.workload.requests
+    if requests <= rules.max_requests:
+        return
+    batches = math.ceil(requests / rules.max_requests)
+    yield EstimateWarning(
+        "batch_split",
+        f"{format_tokens(requests)} requests exceed one batch's limit of {format_tokens(rules.max_requests)}: "
+        f"submit at least {batches:,} batches (each also at most {rules.max_bytes // 1_000_000:,} MB).",
+        "requests",
+        "info",
+    )
+
+
+def _caching_loses(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
+    if not prepared.caching_possible:
+        return
+    by_mode = {m.mode: m for m in modes}
+    for cached, plain in (("realtime_cached", "realtime"), ("batch_cached", "batch")):
+        with_cache, without = by_mode[cached], by_mode[plain]  # type: ignore[index]
+        if with_cache.available and without.available and with_cache.total_usd > without.total_usd:
+            rate = prepared.workload.cache_hit_rate
+            yield EstimateWarning(
+                "caching_loses",
+                f"At a {format_percent(rate * 100)} hit rate the cache write premium outweighs the reads: {cached} "
+                f"costs {format_usd(with_cache.total_usd - without.total_usd)} more than {plain}. "
+                "`breakeven` gives the hit rate above which caching pays.",
+                "cache_hit_rate",
+            )
+            return
+
+
+def _batch_band(prepared: PreparedWorkload, band: HitRateBand | None) -> Iterator[EstimateWarning]:
+    if band is None:
+        return
+    advice = (
+        " Anthropic recommends the 1-hour TTL for context shared across a batch, and warming the cache with "
+        "one request before the rest."
+        if prepared.workload.cache_ttl == "5m"
+        else " Warm the cache with one request before the rest."
+    )
+    yield EstimateWarning(
+        "batch_hit_rate_band",
+        f"Cache hits in batches are best-effort (Anthropic quotes {format_percent(band.low_hit_rate * 100)}–"
+        f"{format_percent(band.high_hit_rate * 100)}): batch + caching would cost "
+        f"{format_usd(band.total_at_high_hit_rate_usd)} at {format_percent(band.high_hit_rate * 100)} hits to "
+        f"{format_usd(band.total_at_low_hit_rate_usd)} at {format_percent(band.low_hit_rate * 100)}.{advice}",
+        "cache_hit_rate",
+        "info",
+    )
+
+
+def _fast_mode(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
+    if not prepared.workload.fast:
+        return
+    yield EstimateWarning(
+        "fast_not_in_batch",
+        "Fast mode is real-time only: the batch modes are priced at standard speed.",
+        "fast",
+        "info",
+    )
+    notes = {m.rates.derived_note for m in modes if m.rates is not None and m.rates.derived_note}
+    for note in sorted(n for n in notes if n):
+        yield EstimateWarning("fast_cache_derived", note[0].upper() + note[1:] + ".", "fast", "info")
+
+
+def _tools(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    choice = prepared.workload.tool_use
+    if choice == "off" or prepared.tool_system_prompt_tokens:
+        return
+    yield EstimateWarning(
+        "tool_tokens_unknown",
+        f"Anthropic does not publish the tool-use system-prompt size for {prepared.model.name} "
+        f"(tool_choice {choice}); it is not included. Add it to the prefix if you know it.",
+        "tool_use",
+    )
+
+
+def _provenance(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    row = prepared.tier or prepared.period
+    if row.third_party:
+        yield EstimateWarning(
+            "third_party_prices",
+            f"Some of {prepared.model.name}'s prices are third-party readings of Anthropic's page "
+            f"({', '.join(row.third_party)}); see `python -m pricing show {prepared.model.id}`.",
+            "model",
+            "info",
+        )
+    published_rules_only = {"batch_cache_write_5m_mtok", "batch_cache_write_1h_mtok", "batch_cache_read_mtok"}
+    derived = [field for field in row.derived if field not in published_rules_only]
+    if derived:
+        yield EstimateWarning(
+            "derived_prices",
+            f"These rates are derived from Anthropic's documented rules, not printed prices: {', '.join(derived)}.",
+            "model",
+            "info",
+        )
