@@ -8,9 +8,13 @@ Examples:
   python -m estimator compare --model claude-sonnet-4-6 --requests 1000 --input-tokens 5000
   python -m estimator breakeven --model claude-opus-5-5
   python -m estimator budget --budget-usd 500 --model claude-haiku-4-5 --input-tokens 2000 --output-tokens 300
+  python -m estimator dry-run requests.jsonl                 validate, count and price a batch file offline
+  python -m estimator dry-run requests.jsonl --api --sample 200   scale by exact counts of a sample
+  python -m estimator count --model claude-opus-5 prompt.txt  tokens of a text or a request (JSON)
 
 Token figures are per request; --prefix-tokens is the shared, cacheable prefix (tools + system + shared
-context), --input-tokens the unique input after it. Exit codes: 0 success, 2 bad input (one-line error).
+context), --input-tokens the unique input after it. Exit codes: 0 success, 1 dry-run found errors in the
+file, 2 bad input (one-line error). An API key (ANTHROPIC_API_KEY) is used only with --api.
 """
 
 from __future__ import annotations
@@ -107,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     _workload_arguments(money, model_required=True, with_requests=False)
     money.add_argument("--format", choices=("table", "json"), default="table")
     money.set_defaults(handler=_cmd_budget)
+
+    from estimator.dry_run_cli import add_count_command, add_dry_run_command
+
+    add_dry_run_command(commands)
+    add_count_command(commands)
     return parser
 
 

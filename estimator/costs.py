@@ -42,6 +42,7 @@ __all__ = [
     "PreparedWorkload",
     "estimate",
     "prepare",
+    "price_lines",
 ]
 
 Category = Literal["uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"]
@@ -250,7 +251,7 @@ def mode_cost(prepared: PreparedWorkload, mode: Mode, *, hit_rate: Decimal | Non
     caching = mode.endswith("cached") and prepared.caching_possible
     with localcontext(EXACT):
         quantities = _per_request_quantities(prepared, caching, hit_rate)
-        per_request_lines = _price_lines(quantities, rates, prepared.web_search_usd_per_request)
+        per_request_lines = price_lines(quantities, rates, prepared.web_search_usd_per_request)
         requests = Decimal(workload.requests)
         lines = tuple(
             CostLine(line.category, line.quantity * requests, line.rate_mtok, line.usd * requests)
@@ -280,7 +281,8 @@ def _per_request_quantities(
     return quantities
 
 
-def _price_lines(quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal) -> tuple[CostLine, ...]:
+def price_lines(quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal) -> tuple[CostLine, ...]:
+    """Price token quantities per category at a mode's rates (call inside `localcontext(EXACT)`)."""
     rate_of: dict[Category, Decimal | None] = {
         "uncached_input": rates.input_mtok,
         "cache_write_5m": rates.cache_write_5m_mtok,

@@ -1,0 +1,1102 @@
+"""Dry-run a Message Batches file: validate it like the API would, count its tokens, price it per mode.
+
+The file is JSONL with one `{"custom_id": ..., "params": {...}}` per line (a JSON array of the same, or a
+single request, is accepted too). It is streamed: memory grows with the number of requests (a few dozen
+bytes each), not with the file, which may be 256 MB.
+
+Every problem is reported with its line number and the run goes on; lines with errors are left out of
+the costs. Caching is read from the file itself: the `cache_control` breakpoints (explicit and top-level
+automatic), their TTLs and the prefix each covers (tools → system → messages). Requests whose prefixes are
+identical share a cache entry: per entry, the first request writes it and each later one reads it with
+probability `hit_rate` (writing it again otherwise). A breakpoint whose prefix is shorter than the model's
+minimum cacheable length does nothing, and is reported. A shared prefix is tokenized once per distinct
+prefix, not once per request.
+
+Output tokens are bounded by `max_tokens`; the expected output is `output_ratio` × max_tokens (default
+0.5: a documented guess — set it from your own logs) or a fixed `output_tokens` per request. Costs come out
+as a range per mode: low (low token estimate, expected output), expected, high (high token estimate,
+every request writing max_tokens).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+import random
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from estimator.costs import EXACT, MTOK, price_lines
+from estimator.errors import BatchFileError
+from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
+from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
+from estimator.request_anatomy import CacheTTL, flatten_request, prefix_keys
+from estimator.tokens import CountSource, request_fixed_tokens
+from estimator.workload import MODES, Mode, to_decimal, to_fraction, to_token_count
+from pricing import Model, PriceTable, UnknownModelError, load_price_table
+
+__all__ = [
+    "DEFAULT_OUTPUT_RATIO",
+    "MAX_FILE_BYTES",
+    "BatchSlice",
+    "DryRunResult",
+    "LineProblem",
+    "ModeRange",
+    "ModelDryRun",
+    "analyze_batch_file",
+]
+
+DEFAULT_OUTPUT_RATIO = Decimal("0.5")
+MAX_FILE_BYTES = 2_000_000_000
+"""The dry run reads files up to 2 GB (eight full batches); larger files should be split first."""
+
+_CHUNK_REQUESTS = 1_000
+_SAMPLE_SEED = 20_241_008
+_KNOWN_LINE_KEYS = frozenset({"custom_id", "params"})
+_Z_95 = Decimal("1.96")
+
+Progress = Callable[[str, int, int], None]
+"""on_progress(stage, done, total): stage "reading" counts bytes, "counting" counts requests sent."""
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    line: int
+    custom_id: str | None
+    severity: Literal["error", "warning"]
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchSlice:
+    """One batch of a split plan: lines `first_line`..`last_line` of the file."""
+
+    index: int
+    first_line: int
+    last_line: int
+    requests: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ModeRange:
+    mode: Mode
+    low_usd: Decimal | None
+    expected_usd: Decimal | None
+    high_usd: Decimal | None
+    unavailable_reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+
+@dataclass(frozen=True)
+class ModelDryRun:
+    model_id: str
+    model_name: str
+    requests: int
+    input_tokens_low: int
+    input_tokens_expected: int
+    input_tokens_high: int
+    cacheable_tokens: int
+    cache_write_tokens: Decimal
+    cache_read_tokens: Decimal
+    distinct_prefixes: int
+    output_tokens_max: int
+    output_tokens_expected: int
+    count_source: CountSource
+    count_detail: str
+    costs: tuple[ModeRange, ...]
+
+    def cost(self, mode: Mode) -> ModeRange:
+        return next(item for item in self.costs if item.mode == mode)
+
+
+@dataclass(frozen=True)
+class DryRunResult:
+    source_name: str
+    bytes_read: int
+    lines: int
+    requests: int
+    invalid_lines: int
+    problems: tuple[LineProblem, ...]
+    models: tuple[ModelDryRun, ...]
+    totals: tuple[ModeRange, ...]
+    split: tuple[BatchSlice, ...]
+    hit_rate: Decimal
+    output_assumption: str
+    notes: tuple[str, ...]
+
+    @property
+    def needs_split(self) -> bool:
+        return len(self.split) > 1
+
+    @property
+    def errors(self) -> tuple[LineProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def total(self, mode: Mode) -> ModeRange:
+        return next(item for item in self.totals if item.mode == mode)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RawItem:
+    line: int
+    text: bytes | None
+    value: Any
+    error: str | None
+    size_bytes: int
+
+
+def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], int | None, str, bool]:
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            stream: IO[bytes] = path.open("rb")
+        except OSError as error:
+            raise BatchFileError(f"{path}: cannot read the batch file ({error.strerror})") from None
+        return stream, size, str(path), True
+    remaining: int | None = None
+    if source.seekable():
+        position = source.tell()
+        remaining = source.seek(0, io.SEEK_END) - position
+        source.seek(position)
+    return source, remaining, str(getattr(source, "name", "<upload>")), False
+
+
+def _items(stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[_RawItem]:
+    """JSONL lines; or, when the file starts with `[` or is one pretty-printed object, its elements."""
+    first = stream.read(1 << 16)
+    stripped = first.lstrip()
+    if stripped.startswith(b"["):
+        yield from _array_items(first, stream, on_bytes)
+        return
+    rest = io.BufferedReader(_Prepend(first, stream))
+    first_line = True
+    for number, raw in enumerate(rest, start=1):
+        on_bytes(len(raw))
+        line = raw.strip()
+        if not line:
+            continue
+        if first_line and line == b"{":
+            # A single pretty-printed request: read it whole (it is one request, so it is small).
+            text = line + b"\n" + rest.read()
+            on_bytes(len(text))
+            yield _decoded(number, text)
+            return
+        first_line = False
+        yield _decoded(number, line)
+
+
+class _Prepend(io.RawIOBase):
+    """A stream that replays bytes already read before continuing with the source."""
+
+    def __init__(self, head: bytes, tail: IO[bytes]) -> None:
+        self._head = head
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._tail.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _decoded(number: int, line: bytes) -> _RawItem:
+    try:
+        return _RawItem(number, line, json.loads(line), None, len(line) + 1)
+    except json.JSONDecodeError as error:
+        return _RawItem(number, line, None, f"not valid JSON: {error.msg} (column {error.colno})", len(line) + 1)
+    except UnicodeDecodeError:
+        return _RawItem(number, line, None, "not valid UTF-8 text", len(line) + 1)
+
+
+def _array_items(head: bytes, stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[_RawItem]:
+    """Elements of a top-level JSON array, decoded one by one so memory stays near one element."""
+    decoder = json.JSONDecoder()
+    buffer = head.decode("utf-8", errors="replace")
+    on_bytes(len(head))
+    position = buffer.index("[") + 1
+    line = 1 + buffer.count("\n", 0, position)
+    eof = False
+    while True:
+        while True:
+            match = re.compile(r"[\s,]*").match(buffer, position)
+            skipped = match.end() if match else position
+            line += buffer.count("\n", position, skipped)
+            position = skipped
+            if position < len(buffer) or eof:
+                break
+            more = stream.read(1 << 20)
+            on_bytes(len(more))
+            eof = not more
+            buffer = buffer[position:] + more.decode("utf-8", errors="replace")
+            position = 0
+        if position >= len(buffer) or buffer[position] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+        except json.JSONDecodeError as error:
+            if not eof:
+                more = stream.read(1 << 20)
+                on_bytes(len(more))
+                eof = not more
+                buffer = buffer[position:] + more.decode("utf-8", errors="replace")
+                position = 0
+                continue
+            yield _RawItem(line, None, None, f"not valid JSON: {error.msg}; the rest of the array is not read", 0)
+            return
+        size = len(buffer[position:end].encode())
+        yield _RawItem(line, None, value, None, size)
+        line += buffer.count("\n", position, end)
+        position = end
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Validator:
+    table: PriceTable
+    day: dt.date
+    problems: list[LineProblem] = field(default_factory=list)
+    seen_ids: dict[str, int] = field(default_factory=dict)
+    models: dict[str, Model | None] = field(default_factory=dict)
+    custom_id_pattern: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.custom_id_pattern = re.compile(self.table.rules.batch.custom_id_pattern)
+
+    def report(self, line: int, custom_id: str | None, severity: str, code: str, message: str) -> None:
+        self.problems.append(LineProblem(line, custom_id, severity, code, message))  # type: ignore[arg-type]
+
+    def check(self, item: _RawItem) -> tuple[str | None, Mapping[str, Any] | None, Model | None]:
+        """The custom_id, params and model of a valid line, or Nones after reporting every problem."""
+        if item.error is not None:
+            self.report(item.line, None, "error", "invalid_json", item.error)
+            return None, None, None
+        value = item.value
+        if not isinstance(value, dict):
+            self.report(item.line, None, "error", "not_an_object", "each line must be a JSON object")
+            return None, None, None
+        custom_id = self._custom_id(item.line, value.get("custom_id"))
+        errors_before = len([p for p in self.problems if p.severity == "error"])
+        for key in sorted(set(value) - _KNOWN_LINE_KEYS):
+            self.report(
+                item.line,
+                custom_id,
+                "error",
+                "unknown_key",
+                f"unexpected key {key!r} (lines hold custom_id and params)",
+            )
+        params = value.get("params")
+        model = None
+        if not isinstance(params, dict):
+            self.report(item.line, custom_id, "error", "params_missing", "params is missing or not an object")
+        else:
+            model = self._params(item.line, custom_id, params)
+        errors_after = len([p for p in self.problems if p.severity == "error"])
+        if custom_id is None or errors_after > errors_before or model is None or not isinstance(params, dict):
+            return None, None, None
+        return custom_id, params, model
+
+    def _custom_id(self, line: int, custom_id: object) -> str | None:
+        if custom_id is None:
+            self.report(line, None, "error", "custom_id_missing", "custom_id is missing")
+            return None
+        if not isinstance(custom_id, str) or not self.custom_id_pattern.fullmatch(custom_id):
+            self.report(
+                line,
+                None,
+                "error",
+                "custom_id_invalid",
+                f"custom_id {custom_id!r} must be 1-64 letters, digits, '_' or '-' "
+                f"({self.table.rules.batch.custom_id_pattern})",
+            )
+            return None
+        first = self.seen_ids.setdefault(custom_id, line)
+        if first != line:
+            self.report(
+                line, custom_id, "error", "custom_id_duplicate", f"custom_id {custom_id!r} already used on line {first}"
+            )
+            return None
+        return custom_id
+
+    def _params(self, line: int, custom_id: str | None, params: Mapping[str, Any]) -> Model | None:
+        for name in self.table.rules.batch.forbidden_params:
+            if name in params and not (name == "stream" and params[name] is False):
+                self.report(
+                    line, custom_id, "error", f"{name}_not_allowed", f"{name!r} is not allowed in a batch request"
+                )
+        messages = params.get("messages")
+        if not isinstance(messages, list) or not messages:
+            self.report(line, custom_id, "error", "messages_missing", "params.messages must be a non-empty list")
+        model = self._model(line, custom_id, params.get("model"))
+        self._max_tokens(line, custom_id, params.get("max_tokens"), model)
+        if model is not None and params.get("inference_geo") == "us" and not model.data_residency_us:
+            self.report(
+                line, custom_id, "error", "geo_not_supported", f"inference_geo 'us' is not available for {model.name}"
+            )
+        return model
+
+    def _model(self, line: int, custom_id: str | None, name: object) -> Model | None:
+        if not isinstance(name, str) or not name:
+            self.report(line, custom_id, "error", "model_missing", "params.model is missing")
+            return None
+        if name not in self.models:
+            try:
+                self.models[name] = self.table.model(name)
+            except UnknownModelError as error:
+                self.models[name] = None
+                self.report(line, custom_id, "error", "model_unknown", str(error))
+                return None
+        model = self.models[name]
+        if model is None:
+            self.report(line, custom_id, "error", "model_unknown", f"unknown model {name!r} (see its first line)")
+            return None
+        status = model.status_as_of(self.day)
+        if status == "retired":
+            self.report(
+                line, custom_id, "error", "model_retired", f"{model.name} was retired on {model.lifecycle.retired}"
+            )
+            return None
+        if status == "unreleased":
+            self.report(line, custom_id, "error", "model_unreleased", f"{model.name} is not released on {self.day}")
+            return None
+        return model
+
+    def _max_tokens(self, line: int, custom_id: str | None, value: object, model: Model | None) -> None:
+        if value is None:
+            self.report(line, custom_id, "error", "max_tokens_missing", "params.max_tokens is missing")
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.report(
+                line, custom_id, "error", "max_tokens_invalid", f"max_tokens must be a whole number, got {value!r}"
+            )
+            return
+        if value < 1:
+            self.report(line, custom_id, "error", "max_tokens_invalid", f"max_tokens must be at least 1, got {value}")
+            return
+        if model is None or model.max_output_tokens is None:
+            return
+        batch_limit = model.batch_max_output_tokens or model.max_output_tokens
+        if value > batch_limit:
+            self.report(
+                line, custom_id, "error", "max_tokens_too_large",
+                f"max_tokens {value:,} exceeds {model.name}'s batch maximum of {batch_limit:,}",
+            )  # fmt: skip
+        elif value > model.max_output_tokens:
+            header = self.table.rules.batch.extended_output_beta_header
+            self.report(
+                line, custom_id, "warning", "needs_beta_header",
+                f"max_tokens {value:,} is above {model.max_output_tokens:,}: needs the beta header {header}",
+            )  # fmt: skip
+
+
+# --- token accounting ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Request:
+    """What the costs need of one valid request; token figures are filled once its chunk is counted."""
+
+    line: int
+    model_id: str
+    max_tokens: int
+    geo_us: bool
+    fixed_tokens: int
+    breakpoints: list[tuple[str, str, int]]  # (prefix key, ttl, text index of the piece or -1 if known)
+    tail_index: int
+    total_cl100k: int = 0
+    cumulative_cl100k: list[int] = field(default_factory=list)
+    size_bytes: int = 0
+
+
+class _Counter:
+    """Batches texts for cl100k and counts each distinct cached prefix once, in a background thread so that
+    tokenizing one chunk overlaps with parsing the next."""
+
+    def __init__(self) -> None:
+        self.prefix_cl100k: dict[str, int] = {}
+        self._pending_keys: dict[str, tuple[str | None, int]] = {}
+        self._texts: list[str] = []
+        self._requests: list[_Request] = []
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future: Future[tuple[list[_Request], list[int], dict[str, tuple[str | None, int]]]] | None = None
+        self.letters_non_latin = 0.0
+        self.letters_sampled = 0
+
+    def add(self, request: _Request, pieces: list[tuple[str, CacheTTL, str]], tail: str) -> None:
+        previous: str | None = None
+        for key, ttl, text in pieces:
+            if key in self.prefix_cl100k or key in self._pending_keys:
+                request.breakpoints.append((key, ttl, -1))
+            else:
+                self._pending_keys[key] = (previous, len(self._texts))
+                request.breakpoints.append((key, ttl, len(self._texts)))
+                self._texts.append(text)
+            previous = key
+        request.tail_index = len(self._texts)
+        self._texts.append(tail)
+        self._requests.append(request)
+
+    def flush(self) -> list[_Request]:
+        """Start counting the buffered chunk; return the previous chunk's requests, now counted."""
+        done = self._collect()
+        if self._requests:
+            texts, requests, pending = self._texts, self._requests, self._pending_keys
+            self._sample_scripts(texts)
+            self._future = self._pool.submit(lambda: (requests, cl100k_token_counts(texts, num_threads=1), pending))
+            self._texts, self._requests, self._pending_keys = [], [], {}
+        return done
+
+    def finish(self) -> list[_Request]:
+        done = self.flush()
+        done += self._collect()
+        self._pool.shutdown()
+        return done
+
+    def _collect(self) -> list[_Request]:
+        if self._future is None:
+            return []
+        requests, counts, pending = self._future.result()
+        self._future = None
+        for key, (previous, index) in pending.items():  # insertion order: a piece's predecessor comes first
+            base = self.prefix_cl100k[previous] if previous is not None else 0
+            self.prefix_cl100k[key] = base + counts[index]
+        for request in requests:
+            request.cumulative_cl100k = [self.prefix_cl100k[key] for key, _, _ in request.breakpoints]
+            last = request.cumulative_cl100k[-1] if request.cumulative_cl100k else 0
+            request.total_cl100k = last + counts[request.tail_index]
+        return requests
+
+    def _sample_scripts(self, texts: list[str]) -> None:
+        # Script detection on every byte would cost as much as tokenizing; a sample per chunk suffices.
+        for text in texts[:: max(1, len(texts) // 50)]:
+            sample = text[:2000]
+            self.letters_non_latin += non_latin_letter_share(sample) * len(sample)
+            self.letters_sampled += len(sample)
+
+    @property
+    def non_latin_share(self) -> float:
+        return self.letters_non_latin / self.letters_sampled if self.letters_sampled else 0.0
+
+
+def _pieces_and_tail(params: Mapping[str, Any]) -> tuple[list[tuple[str, CacheTTL, str]], str, list[str]]:
+    anatomy = flatten_request(params)
+    segments = anatomy.segments
+    pieces: list[tuple[str, CacheTTL, str]] = []
+    start = 0
+    for breakpoint in prefix_keys(anatomy):
+        text = "\n".join(s.text for s in segments[start : breakpoint.segment_stop] if s.countable and s.text)
+        pieces.append((breakpoint.prefix_key, breakpoint.ttl, text))
+        start = breakpoint.segment_stop
+    tail = "\n".join(s.text for s in segments[start:] if s.countable and s.text)
+    notes = list(anatomy.problems)
+    uncounted = anatomy.uncounted_blocks
+    if uncounted:
+        notes.append("not counted offline: " + ", ".join(f"{n} {kind}" for kind, n in sorted(uncounted.items())))
+    return pieces, tail, notes
+
+
+# --- costs -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    """Token sums of the requests of one model that pay the same row (tier) with the same residency."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    uncached_when_cached: int = 0
+    first_write: dict[str, int] = field(default_factory=lambda: {"5m": 0, "1h": 0})
+    repeat: dict[str, int] = field(default_factory=lambda: {"5m": 0, "1h": 0})
+    output_max: int = 0
+    output_expected: int = 0
+
+
+@dataclass
+class _ModelTally:
+    model: Model
+    buckets: dict[tuple[int | None, bool], _Bucket] = field(default_factory=lambda: defaultdict(_Bucket))
+    seen_prefixes: set[str] = field(default_factory=set)
+    cacheable_tokens: int = 0
+    ineffective: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ineffective_largest_tokens: int = 0
+
+
+def _scaled(cl100k: int, scale: Decimal) -> int:
+    return int((cl100k * scale).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _tally(
+    requests: list[_Request],
+    table: PriceTable,
+    day: dt.date,
+    scales: Mapping[str, Decimal],
+    exact_totals: Mapping[int, int],
+    output: Callable[[int], int],
+) -> dict[str, _ModelTally]:
+    tallies: dict[str, _ModelTally] = {}
+    for request in requests:
+        tally = tallies.get(request.model_id)
+        if tally is None:
+            tally = tallies[request.model_id] = _ModelTally(table.model(request.model_id))
+        _tally_one(request, tally, table, day, scales, exact_totals, output)
+    return tallies
+
+
+def _tally_one(
+    request: _Request,
+    tally: _ModelTally,
+    table: PriceTable,
+    day: dt.date,
+    scales: Mapping[str, Decimal],
+    exact_totals: Mapping[int, int],
+    output: Callable[[int], int],
+) -> None:
+    model = tally.model
+    scale, fixed = scales[model.id], request.fixed_tokens
+    exact = exact_totals.get(request.line)
+    if exact is not None and request.total_cl100k > 0:
+        scale, fixed = Decimal(max(exact - fixed, 0)) / request.total_cl100k, fixed
+    elif exact is not None:
+        scale, fixed = Decimal(0), exact
+    total = _scaled(request.total_cl100k, scale) + fixed
+    period = table.prices_as_of(model, day) if model.period_as_of(day) else model.periods_in_effect[0]
+    tier = tier_for(period, total)
+    bucket = tally.buckets[(tier.above_prompt_tokens if tier else None, request.geo_us)]
+    bucket.requests += 1
+    bucket.input_tokens += total
+    bucket.output_max += request.max_tokens
+    bucket.output_expected += output(request.max_tokens)
+    minimum = model.min_cacheable_prompt_tokens
+    cached_so_far = 0
+    for (key, ttl, _), cumulative in zip(request.breakpoints, request.cumulative_cl100k, strict=True):
+        tokens = _scaled(cumulative, scale)
+        if minimum is None or tokens < minimum:
+            first_line, count = tally.ineffective.get(key, (request.line, 0))
+            tally.ineffective[key] = (first_line, count + 1)
+            tally.ineffective_largest_tokens = max(tally.ineffective_largest_tokens, tokens)
+            continue
+        piece = tokens - cached_so_far
+        if key in tally.seen_prefixes:
+            bucket.repeat[ttl] += piece
+        else:
+            tally.seen_prefixes.add(key)
+            bucket.first_write[ttl] += piece
+        cached_so_far = tokens
+    tally.cacheable_tokens += cached_so_far
+    bucket.uncached_when_cached += total - cached_so_far
+
+
+def _mode_ranges(
+    tally: _ModelTally, table: PriceTable, day: dt.date, hit_rate: Decimal, band: tuple[Decimal, Decimal]
+) -> tuple[ModeRange, ...]:
+    model = tally.model
+    period = model.period_as_of(day) or model.periods_in_effect[0]
+    tiers = {tier.above_prompt_tokens: tier for tier in period.tiers}
+    totals: dict[Mode, list[Decimal]] = {mode: [Decimal(0)] * 3 for mode in MODES}
+    reasons: dict[Mode, str] = {}
+    us = table.rules.data_residency.us_multiplier
+    for (threshold, geo_us), bucket in tally.buckets.items():
+        tier = tiers.get(threshold) if threshold is not None else None
+        for mode in MODES:
+            rates = resolve_mode_rates(
+                period, mode, tier=tier, fast=False, geo_multiplier=us if geo_us else Decimal(1), model_name=model.name
+            )
+            if isinstance(rates, Unpriced):
+                reasons[mode] = rates.reason
+                continue
+            low, expected, high = _bucket_costs(bucket, mode, rates, hit_rate, band)
+            totals[mode] = [totals[mode][0] + low, totals[mode][1] + expected, totals[mode][2] + high]
+    return tuple(
+        ModeRange(mode, None, None, None, reasons[mode])
+        if mode in reasons
+        else ModeRange(mode, totals[mode][0], totals[mode][1], totals[mode][2])
+        for mode in MODES
+    )
+
+
+def _bucket_costs(
+    bucket: _Bucket, mode: Mode, rates: ModeRates, hit_rate: Decimal, band: tuple[Decimal, Decimal]
+) -> tuple[Decimal, Decimal, Decimal]:
+    with localcontext(EXACT):
+        quantities = dict.fromkeys(
+            ("uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"), Decimal(0)
+        )
+        if mode.endswith("cached"):
+            quantities["uncached_input"] = Decimal(bucket.uncached_when_cached)
+            for ttl in ("5m", "1h"):
+                repeat = Decimal(bucket.repeat[ttl])
+                quantities[f"cache_write_{ttl}"] = bucket.first_write[ttl] + (1 - hit_rate) * repeat
+                quantities["cache_read"] += hit_rate * repeat
+        else:
+            quantities["uncached_input"] = Decimal(bucket.input_tokens)
+        lines = price_lines(quantities, rates, Decimal(0))  # type: ignore[arg-type]
+        input_usd = sum((line.usd for line in lines if line.category != "output"), Decimal(0))
+        output_expected = bucket.output_expected * rates.output_mtok / MTOK
+        output_max = bucket.output_max * rates.output_mtok / MTOK
+    with localcontext(Context(prec=40)):  # the band is a ratio: the range is an estimate, rounded at 40 digits
+        low_scale, high_scale = band
+        return input_usd * low_scale + output_expected, input_usd + output_expected, input_usd * high_scale + output_max
+
+
+# --- exact counts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sample:
+    line: int
+    params: Mapping[str, Any]
+
+
+class _Reservoir:
+    """A uniform random sample of each model's requests (Algorithm R), reproducible by its seed."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.seen: dict[str, int] = defaultdict(int)
+        self.items: dict[str, list[_Sample]] = defaultdict(list)
+        self._random = random.Random(_SAMPLE_SEED)
+
+    def offer(self, model_id: str, sample: _Sample) -> None:
+        self.seen[model_id] += 1
+        bucket = self.items[model_id]
+        if len(bucket) < self.size:
+            bucket.append(sample)
+            return
+        slot = self._random.randrange(self.seen[model_id])
+        if slot < self.size:
+            bucket[slot] = sample
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    scale: Decimal
+    band: tuple[Decimal, Decimal]
+    source: CountSource
+    detail: str
+
+
+def _sampled_calibration(
+    samples: list[_Sample], by_line: Mapping[int, _Request], counts: tuple[int | None, ...]
+) -> _Calibration | None:
+    pairs = [
+        (Decimal(exact), Decimal(by_line[s.line].total_cl100k))
+        for s, exact in zip(samples, counts, strict=True)
+        if exact is not None
+    ]
+    pairs = [(exact, offline) for exact, offline in pairs if offline > 0]
+    if len(pairs) < 10:
+        return None
+    zero = Decimal(0)
+    with localcontext(Context(prec=28)):
+        ratio = sum((e for e, _ in pairs), zero) / sum((o for _, o in pairs), zero)
+        n = len(pairs)
+        mean_offline = sum((o for _, o in pairs), zero) / n
+        residual = sum(((e - ratio * o) ** 2 for e, o in pairs), zero) / (n - 1)
+        # The ratio estimator's standard error, as a share of the ratio; 1.96 of them for 95%.
+        error = _Z_95 * (residual / n).sqrt() / mean_offline / ratio if ratio else zero
+    percent = f"{error * 100:.1f}%"
+    return _Calibration(
+        ratio, (1 - error, 1 + error), "sampled", f"sampled ±{percent} (95%, {n} requests counted exactly)"
+    )
+
+
+# --- the dry run -----------------------------------------------------------------------------------
+
+
+def analyze_batch_file(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    hit_rate: object = Decimal("0.9"),
+    output_ratio: object | None = None,
+    output_tokens: object | None = None,
+    as_of: dt.date | None = None,
+    exact: Literal["none", "sample", "all"] = "none",
+    sample_size: int = 200,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    table: PriceTable | None = None,
+    on_progress: Progress | None = None,
+) -> DryRunResult:
+    """Validate, count and price a Message Batches file (a path or a binary stream such as an upload)."""
+    hits = to_fraction(hit_rate, "hit_rate")
+    output, assumption = _output_rule(output_ratio, output_tokens)
+    if exact not in ("none", "sample", "all"):
+        raise BatchFileError(f"exact must be none, sample or all, got {exact!r}")
+    table = table or load_price_table()
+    day = as_of or dt.date.today()
+    stream, size, name, owned = _open(source)
+    try:
+        if size is not None and size > MAX_FILE_BYTES:
+            raise BatchFileError(
+                f"{name}: {size:,} bytes is over the dry run's limit of {MAX_FILE_BYTES:,}; split the file first"
+            )
+        scan = _scan(stream, size, table, day, sample_size if exact == "sample" else 0, on_progress)
+    finally:
+        if owned:
+            stream.close()
+    notes = list(scan.notes)
+    calibrations = _calibrations(scan, table, exact, api_key, base_url, on_progress, notes, source)
+    return _result(scan, name, table, day, hits, output, assumption, calibrations, notes)
+
+
+@dataclass
+class _Scan:
+    bytes_read: int = 0
+    lines: int = 0
+    requests: list[_Request] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reservoir: _Reservoir | None = None
+    non_latin_share: float = 0.0
+
+
+def _scan(
+    stream: IO[bytes], size: int | None, table: PriceTable, day: dt.date, sample_size: int, on_progress: Progress | None
+) -> _Scan:
+    scan = _Scan(reservoir=_Reservoir(sample_size) if sample_size else None)
+    validator = _Validator(table, day)
+    counter = _Counter()
+    total = size or 0
+
+    def on_bytes(count: int) -> None:
+        scan.bytes_read += count
+        if on_progress is not None:
+            on_progress("reading", scan.bytes_read, max(total, scan.bytes_read))
+
+    pending = 0
+    request_notes: dict[str, tuple[int, int]] = {}
+    for item in _items(stream, on_bytes):
+        scan.lines = max(scan.lines, item.line)
+        _, params, model = validator.check(item)
+        if params is None or model is None:
+            continue
+        pieces, tail, notes = _pieces_and_tail(params)
+        for note in notes:
+            first, count = request_notes.get(note, (item.line, 0))
+            request_notes[note] = (first, count + 1)
+        fixed, fixed_notes = request_fixed_tokens(params, model, table)
+        for note in fixed_notes:
+            request_notes.setdefault(note, (item.line, 0))
+        request = _Request(
+            item.line, model.id, params["max_tokens"], params.get("inference_geo") == "us", fixed, [], -1
+        )
+        request.size_bytes = item.size_bytes
+        counter.add(request, pieces, tail)
+        if scan.reservoir is not None:
+            scan.reservoir.offer(model.id, _Sample(item.line, params))
+        pending += 1
+        if pending >= _CHUNK_REQUESTS:
+            scan.requests += counter.flush()
+            pending = 0
+    scan.requests += counter.finish()
+    scan.problems = validator.problems
+    scan.non_latin_share = counter.non_latin_share
+    for note, (first, count) in request_notes.items():
+        scan.problems.append(
+            LineProblem(
+                first, None, "warning", "request_note", f"{note}" + (f" ({count:,} requests)" if count > 1 else "")
+            )
+        )
+    scan.problems.sort(key=lambda p: p.line)
+    return scan
+
+
+def _calibrations(
+    scan: _Scan,
+    table: PriceTable,
+    exact: str,
+    api_key: str | None,
+    base_url: str | None,
+    on_progress: Progress | None,
+    notes: list[str],
+    source: Any,
+) -> dict[str, tuple[_Calibration, dict[int, int]]]:
+    """Per model: how offline cl100k counts become Claude tokens, and any exact per-request totals."""
+    result: dict[str, tuple[_Calibration, dict[int, int]]] = {}
+    models = {r.model_id for r in scan.requests}
+    for model_id in models:
+        calibration = table.tokenizer(table.model(model_id))
+        low, high = 1 / calibration.file_total_band_high, 1 / calibration.file_total_band_low
+        share = Decimal(str(round(scan.non_latin_share, 4)))
+        low = min(low, 1 / (1 + share * (calibration.non_latin_overcount - 1)))
+        spread = f"−{(1 - low) * 100:.0f}%/+{(high - 1) * 100:.0f}%"
+        detail = f"estimated offline (cl100k × {calibration.cl100k_factor}; file total likely within {spread})"
+        result[model_id] = (_Calibration(calibration.cl100k_factor, (low, high), "estimated", detail), {})
+    if scan.non_latin_share > 0.2:
+        notes.append(f"{scan.non_latin_share:.0%} of the letters are in non-Latin scripts: offline counts run high")
+    if exact == "sample" and scan.reservoir is not None:
+        _apply_sample(scan, result, api_key, base_url, on_progress, notes)
+    elif exact == "all":
+        _apply_exact_all(scan, result, api_key, base_url, on_progress, notes, source)
+    return result
+
+
+def _apply_sample(
+    scan: _Scan,
+    result: dict[str, tuple[_Calibration, dict[int, int]]],
+    api_key: str | None,
+    base_url: str | None,
+    on_progress: Progress | None,
+    notes: list[str],
+) -> None:
+    from estimator.exact_tokens import count_exact
+
+    assert scan.reservoir is not None
+    by_line = {r.line: r for r in scan.requests}
+    for model_id, samples in scan.reservoir.items.items():
+        counted = count_exact(
+            [s.params for s in samples], api_key=api_key, base_url=base_url, on_progress=_stage(on_progress, "counting")
+        )
+        calibration = _sampled_calibration(samples, by_line, counted.input_tokens)
+        if calibration is None:
+            reason = counted.stopped_reason or (counted.failures[0].reason if counted.failures else "too few requests")
+            notes.append(f"{model_id}: sampling failed ({reason}); offline estimate used")
+            continue
+        result[model_id] = (calibration, {})
+
+
+def _apply_exact_all(
+    scan: _Scan,
+    result: dict[str, tuple[_Calibration, dict[int, int]]],
+    api_key: str | None,
+    base_url: str | None,
+    on_progress: Progress | None,
+    notes: list[str],
+    source: Any,
+) -> None:
+    from estimator.exact_tokens import count_exact
+
+    wanted = {r.line for r in scan.requests}
+    exact_by_line: dict[int, int] = {}
+    stream, _, _, owned = _open(source)
+    if not owned:
+        stream.seek(0)
+    failure = None
+    try:
+        chunk: list[tuple[int, Mapping[str, Any]]] = []
+        for item in _items(stream, lambda _: None):
+            if item.line in wanted:
+                chunk.append((item.line, item.value["params"]))
+            if len(chunk) >= 500:
+                failure = _count_chunk(chunk, exact_by_line, api_key, base_url, count_exact) or failure
+                chunk = []
+                if on_progress is not None:
+                    on_progress("counting", len(exact_by_line), len(wanted))
+                if failure and failure.startswith("stop:"):
+                    break
+        if chunk and not (failure and failure.startswith("stop:")):
+            failure = _count_chunk(chunk, exact_by_line, api_key, base_url, count_exact) or failure
+    finally:
+        if owned:
+            stream.close()
+    for model_id, (calibration, _) in list(result.items()):
+        lines = {r.line for r in scan.requests if r.model_id == model_id}
+        got = {line: exact_by_line[line] for line in lines if line in exact_by_line}
+        if len(got) == len(lines):
+            result[model_id] = (
+                _Calibration(calibration.scale, (Decimal(1), Decimal(1)), "exact", "exact (count_tokens)"),
+                got,
+            )
+        else:
+            result[model_id] = (calibration, got)
+            notes.append(
+                f"{model_id}: exact counts for {len(got):,} of {len(lines):,} requests; the rest estimated offline"
+                + (f" ({failure.removeprefix('stop:')})" if failure else "")
+            )
+
+
+def _count_chunk(
+    chunk: list[tuple[int, Mapping[str, Any]]],
+    exact_by_line: dict[int, int],
+    api_key: str | None,
+    base_url: str | None,
+    count_exact: Callable[..., Any],
+) -> str | None:
+    counted = count_exact([params for _, params in chunk], api_key=api_key, base_url=base_url)
+    for (line, _), tokens in zip(chunk, counted.input_tokens, strict=True):
+        if tokens is not None:
+            exact_by_line[line] = tokens
+    if counted.stopped_reason:
+        return f"stop:{counted.stopped_reason}"
+    if counted.failures:
+        return str(counted.failures[0].reason)
+    return None
+
+
+def _stage(on_progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(stage, done, total)
+
+
+def _output_rule(output_ratio: object | None, output_tokens: object | None) -> tuple[Callable[[int], int], str]:
+    if output_ratio is not None and output_tokens is not None:
+        raise BatchFileError("give output_ratio or output_tokens, not both")
+    if output_tokens is not None:
+        fixed = to_token_count(output_tokens, "output_tokens")
+        return (
+            lambda max_tokens: min(fixed, max_tokens)
+        ), f"{fixed:,} output tokens per request (capped at max_tokens)"
+    ratio = to_decimal(
+        output_ratio if output_ratio is not None else DEFAULT_OUTPUT_RATIO, "output_ratio", maximum=Decimal(1)
+    )
+    default = " (default; set --output-ratio from your logs)" if output_ratio is None else ""
+    return (lambda max_tokens: int(max_tokens * ratio)), f"output = {ratio} × max_tokens{default}"
+
+
+def _split_plan(requests: list[_Request], table: PriceTable) -> tuple[BatchSlice, ...]:
+    rules = table.rules.batch
+    slices: list[BatchSlice] = []
+    first = last = count = size = 0
+    for request in sorted(requests, key=lambda r: r.line):
+        if count and (count + 1 > rules.max_requests or size + request.size_bytes > rules.max_bytes):
+            slices.append(BatchSlice(len(slices) + 1, first, last, count, size))
+            count = size = 0
+        if count == 0:
+            first = request.line
+        count += 1
+        size += request.size_bytes
+        last = request.line
+    if count:
+        slices.append(BatchSlice(len(slices) + 1, first, last, count, size))
+    return tuple(slices)
+
+
+def _result(
+    scan: _Scan,
+    name: str,
+    table: PriceTable,
+    day: dt.date,
+    hit_rate: Decimal,
+    output: Callable[[int], int],
+    assumption: str,
+    calibrations: Mapping[str, tuple[_Calibration, dict[int, int]]],
+    notes: list[str],
+) -> DryRunResult:
+    scales = {model_id: calibration.scale for model_id, (calibration, _) in calibrations.items()}
+    exact_totals = {line: tokens for _, lines in calibrations.values() for line, tokens in lines.items()}
+    tallies = _tally(scan.requests, table, day, scales, exact_totals, output)
+    problems = list(scan.problems)
+    models = []
+    for model_id, tally in tallies.items():
+        calibration = calibrations[model_id][0]
+        if tally.ineffective:
+            problems.append(_ineffective_breakpoints(tally))
+        models.append(_model_summary(tally, calibration, table, day, hit_rate))
+    problems.sort(key=lambda p: p.line)
+    models.sort(key=lambda m: m.model_id)
+    invalid = len({p.line for p in problems if p.severity == "error"})
+    split = _split_plan(scan.requests, table)
+    if len(split) > 1:
+        rules = table.rules.batch
+        notes.append(
+            f"over one batch's limit ({rules.max_requests:,} requests or {rules.max_bytes // 1_000_000:,} MB): "
+            f"split into {len(split)} batches"
+        )
+    return DryRunResult(
+        source_name=name,
+        bytes_read=scan.bytes_read,
+        lines=scan.lines,
+        requests=len(scan.requests),
+        invalid_lines=invalid,
+        problems=tuple(problems),
+        models=tuple(models),
+        totals=_sum_ranges(models),
+        split=split,
+        hit_rate=hit_rate,
+        output_assumption=assumption,
+        notes=tuple(notes),
+    )
+
+
+def _ineffective_breakpoints(tally: _ModelTally) -> LineProblem:
+    """One warning per model for every cache breakpoint below the minimum: they do nothing."""
+    firsts = sorted(first for first, _ in tally.ineffective.values())
+    requests = sum(count for _, count in tally.ineffective.values())
+    minimum = tally.model.min_cacheable_prompt_tokens
+    limit = f"the minimum cacheable length of {minimum:,} tokens" if minimum else "a published minimum cacheable length"
+    shown = ", ".join(str(line) for line in firsts[:5]) + (", ..." if len(firsts) > 5 else "")
+    return LineProblem(
+        firsts[0],
+        None,
+        "warning",
+        "breakpoint_below_minimum",
+        f"{tally.model.name}: {len(firsts):,} distinct cache breakpoints ({requests:,} requests) cover less than "
+        f"{limit} (the largest ~{tally.ineffective_largest_tokens:,} tokens): they do nothing, those prefixes are "
+        f"billed as plain input. First seen on lines {shown}.",
+    )
+
+
+def _model_summary(
+    tally: _ModelTally, calibration: _Calibration, table: PriceTable, day: dt.date, hit_rate: Decimal
+) -> ModelDryRun:
+    buckets = list(tally.buckets.values())
+    expected = sum(b.input_tokens for b in buckets)
+    low_scale, high_scale = calibration.band
+    with localcontext(Context(prec=40)):
+        low, high = int(expected * low_scale), math.ceil(expected * high_scale)
+        repeat = sum(Decimal(b.repeat["5m"] + b.repeat["1h"]) for b in buckets)
+        writes = sum(Decimal(b.first_write["5m"] + b.first_write["1h"]) for b in buckets) + (1 - hit_rate) * repeat
+    return ModelDryRun(
+        model_id=tally.model.id,
+        model_name=tally.model.name,
+        requests=sum(b.requests for b in buckets),
+        input_tokens_low=low,
+        input_tokens_expected=expected,
+        input_tokens_high=high,
+        cacheable_tokens=tally.cacheable_tokens,
+        cache_write_tokens=writes,
+        cache_read_tokens=hit_rate * repeat,
+        distinct_prefixes=len(tally.seen_prefixes),
+        output_tokens_max=sum(b.output_max for b in buckets),
+        output_tokens_expected=sum(b.output_expected for b in buckets),
+        count_source=calibration.source,
+        count_detail=calibration.detail,
+        costs=_mode_ranges(tally, table, day, hit_rate, calibration.band),
+    )
+
+
+def _sum_ranges(models: list[ModelDryRun]) -> tuple[ModeRange, ...]:
+    totals = []
+    for mode in MODES:
+        ranges = [m.cost(mode) for m in models]
+        missing = [r.unavailable_reason for r in ranges if not r.available]
+        if missing:
+            totals.append(ModeRange(mode, None, None, None, "; ".join(sorted({m for m in missing if m}))))
+            continue
+        with localcontext(Context(prec=40)):
+            totals.append(
+                ModeRange(
+                    mode,
+                    sum((r.low_usd or Decimal(0) for r in ranges), Decimal(0)),
+                    sum((r.expected_usd or Decimal(0) for r in ranges), Decimal(0)),
+                    sum((r.high_usd or Decimal(0) for r in ranges), Decimal(0)),
+                )
+            )
+    return tuple(totals)

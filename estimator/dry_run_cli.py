@@ -1,0 +1,305 @@
+"""The `dry-run` and `count` subcommands of `python -m estimator` (token counting and batch files)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from estimator.batch_file import DryRunResult, analyze_batch_file
+from estimator.errors import EstimatorError
+from estimator.format import decimal_text, format_percent, format_tokens, format_usd
+from estimator.tokens import TokenEstimate, count_request, count_text
+from estimator.workload import MODES
+
+__all__ = ["add_count_command", "add_dry_run_command", "dry_run_to_dict", "render_dry_run"]
+
+_SHOWN_PROBLEMS = 50
+_PROGRESS_MIN_BYTES = 8_000_000
+
+
+def add_dry_run_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "dry-run",
+        help="validate, count and price a Message Batches file before sending it",
+        description="Validate a Message Batches JSONL file like the API would, count its tokens and price it in "
+        "every mode. Exit 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.",
+    )
+    parser.add_argument("file", type=Path, help="JSONL (one {custom_id, params} per line) or a JSON array")
+    parser.add_argument("--hit-rate", default="0.9", help="chance a repeated cached prefix is read (default 0.9)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--output-ratio", default=None, help="expected output as a share of max_tokens (default 0.5)")
+    output.add_argument("--output-tokens", default=None, help="expected output tokens per request")
+    parser.add_argument("--as-of", type=_date, default=None, metavar="DATE")
+    parser.add_argument("--api", action="store_true", help="exact counts with count_tokens (needs ANTHROPIC_API_KEY)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=200,
+        metavar="N",
+        help="with --api: count N random requests per model exactly and scale (default 200); 0 counts every request",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None)
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.set_defaults(handler=_cmd_dry_run)
+
+
+def add_count_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "count",
+        help="Claude tokens of a text or of one Messages request (JSON)",
+        description="Count the tokens of plain text, or of a Messages request given as JSON (its params or a "
+        "batch line). Offline by default (an approximation with its range); --api for an exact count.",
+    )
+    parser.add_argument("file", nargs="?", type=Path, default=None, help="a text or JSON file (default: stdin)")
+    parser.add_argument("--text", default=None, help="count this text instead of a file")
+    parser.add_argument("--model", default=None, help="model id (required for plain text)")
+    parser.add_argument("--api", action="store_true", help="exact count with count_tokens (needs ANTHROPIC_API_KEY)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(handler=_cmd_count)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.sample < 0:
+        raise EstimatorError("--sample must be 0 (count every request) or more")
+    exact: Literal["none", "sample", "all"] = "none" if not args.api else ("all" if args.sample == 0 else "sample")
+    show_progress = args.progress if args.progress is not None else err.isatty()
+    result = analyze_batch_file(
+        args.file,
+        hit_rate=args.hit_rate,
+        output_ratio=args.output_ratio,
+        output_tokens=args.output_tokens,
+        as_of=args.as_of,
+        exact=exact,
+        sample_size=args.sample or 200,
+        on_progress=_progress_bar(err) if show_progress else None,
+    )
+    if show_progress:
+        err.write("\n")
+    if args.format == "json":
+        json.dump(dry_run_to_dict(result), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_dry_run(result))
+    return 1 if result.errors else 0
+
+
+def _progress_bar(err: TextIO) -> Callable[[str, int, int], None]:
+    last = [0.0]
+
+    def show(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        unit = f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB" if stage == "reading" else f"{done:,}/{total:,} requests"
+        err.write(f"\r{stage:<8} [{bar:<30}] {share:6.1%} {unit}   ")
+        err.flush()
+
+    return show
+
+
+def render_dry_run(result: DryRunResult) -> str:
+    errors = len(result.errors)
+    warnings = len(result.problems) - errors
+    lines = [
+        f"Dry run of {result.source_name}: {result.lines:,} lines, {result.requests:,} valid requests, "
+        f"{result.invalid_lines:,} invalid lines, {result.bytes_read / 1e6:,.1f} MB",
+        f"Assumptions: repeated cached prefixes read at a {format_percent(result.hit_rate * 100)} hit rate; "
+        f"{result.output_assumption}",
+        "",
+        "Per model:",
+    ]
+    header = [
+        "Model",
+        "Requests",
+        "Input tokens (low / expected / high)",
+        "Cached prefix",
+        "Output (exp / max)",
+        "Count",
+    ]
+    rows = [
+        [
+            m.model_id,
+            format_tokens(m.requests),
+            f"{format_tokens(m.input_tokens_low)} / {format_tokens(m.input_tokens_expected)} / "
+            f"{format_tokens(m.input_tokens_high)}",
+            f"{format_tokens(m.cacheable_tokens)} ({m.distinct_prefixes:,} distinct)",
+            f"{format_tokens(m.output_tokens_expected)} / {format_tokens(m.output_tokens_max)}",
+            m.count_detail,
+        ]
+        for m in result.models
+    ]
+    lines.append(_table(header, rows))
+    lines += ["", "Cost (low / expected / high):"]
+    cost_rows = []
+    for model in result.models:
+        cost_rows.append([model.model_id, *[_range_text(model.cost(mode)) for mode in MODES]])
+    cost_rows.append(["total", *[_range_text(result.total(mode)) for mode in MODES]])
+    lines.append(_table(["Model", *MODES], cost_rows))
+    if result.needs_split:
+        lines += ["", f"Split plan ({len(result.split)} batches):"]
+        lines += [
+            f"  batch {s.index}: lines {s.first_line:,}–{s.last_line:,}, {s.requests:,} requests, "
+            f"{s.bytes / 1e6:,.1f} MB"
+            for s in result.split
+        ]
+    for note in result.notes:
+        lines.append(f"i {note}")
+    if result.problems:
+        lines += ["", f"Problems: {errors:,} errors, {warnings:,} warnings"]
+        for problem in result.problems[:_SHOWN_PROBLEMS]:
+            who = f" ({problem.custom_id})" if problem.custom_id else ""
+            lines.append(f"  line {problem.line}{who} [{problem.severity}] {problem.code}: {problem.message}")
+        if len(result.problems) > _SHOWN_PROBLEMS:
+            lines.append(f"  ... {len(result.problems) - _SHOWN_PROBLEMS:,} more (--format json lists them all)")
+    lines += ["", "Rounded for reading; `--format json` gives the exact figures."]
+    return "\n".join(lines) + "\n"
+
+
+def _range_text(item: Any) -> str:
+    if not item.available:
+        return "n/a"
+    return f"{format_usd(item.low_usd)} / {format_usd(item.expected_usd)} / {format_usd(item.high_usd)}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    rendered = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in [headers, *rows]
+    ]
+    rendered.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(rendered)
+
+
+def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:
+    def mode_range(item: Any) -> dict[str, Any]:
+        if not item.available:
+            return {"available": False, "reason": item.unavailable_reason}
+        return {
+            "available": True,
+            "low_usd": decimal_text(item.low_usd),
+            "expected_usd": decimal_text(item.expected_usd),
+            "high_usd": decimal_text(item.high_usd),
+        }
+
+    return {
+        "file": result.source_name,
+        "bytes": result.bytes_read,
+        "lines": result.lines,
+        "requests": result.requests,
+        "invalid_lines": result.invalid_lines,
+        "hit_rate": decimal_text(result.hit_rate),
+        "output_assumption": result.output_assumption,
+        "models": [
+            {
+                "model": m.model_id,
+                "requests": m.requests,
+                "input_tokens": {
+                    "low": m.input_tokens_low,
+                    "expected": m.input_tokens_expected,
+                    "high": m.input_tokens_high,
+                },
+                "count_source": m.count_source,
+                "count_detail": m.count_detail,
+                "cacheable_prefix_tokens": m.cacheable_tokens,
+                "cache_write_tokens": decimal_text(m.cache_write_tokens),
+                "cache_read_tokens": decimal_text(m.cache_read_tokens),
+                "distinct_prefixes": m.distinct_prefixes,
+                "output_tokens": {"expected": m.output_tokens_expected, "max": m.output_tokens_max},
+                "modes": {c.mode: mode_range(c) for c in m.costs},
+            }
+            for m in result.models
+        ],
+        "totals": {t.mode: mode_range(t) for t in result.totals},
+        "split": [
+            {
+                "batch": s.index,
+                "first_line": s.first_line,
+                "last_line": s.last_line,
+                "requests": s.requests,
+                "bytes": s.bytes,
+            }
+            for s in result.split
+        ],
+        "notes": list(result.notes),
+        "problems": [
+            {"line": p.line, "custom_id": p.custom_id, "severity": p.severity, "code": p.code, "message": p.message}
+            for p in result.problems
+        ],
+    }
+
+
+def _cmd_count(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    text = args.text if args.text is not None else _read_input(args.file)
+    request = _as_request(text)
+    if request is not None:
+        result = count_request(request, model=args.model, use_api=args.api)
+    else:
+        if args.model is None:
+            raise EstimatorError("--model is required to count plain text (the tokenizer depends on it)")
+        if args.api:
+            result = count_request({"model": args.model, "messages": [{"role": "user", "content": text}]}, use_api=True)
+        else:
+            result = count_text(text, args.model)
+    if args.format == "json":
+        json.dump(token_estimate_to_dict(result), out, indent=2)
+        out.write("\n")
+        return 0
+    if result.is_exact:
+        out.write(f"{format_tokens(result.expected_tokens)} tokens (exact, count_tokens)\n")
+    else:
+        out.write(
+            f"~{format_tokens(result.expected_tokens)} tokens (range {format_tokens(result.low_tokens)}–"
+            f"{format_tokens(result.high_tokens)}; {result.detail})\n"
+        )
+    for note in result.notes:
+        out.write(f"i {note}\n")
+    return 0
+
+
+def token_estimate_to_dict(result: TokenEstimate) -> dict[str, Any]:
+    return {
+        "tokens": {"low": result.low_tokens, "expected": result.expected_tokens, "high": result.high_tokens},
+        "source": result.source,
+        "detail": result.detail,
+        "notes": list(result.notes),
+    }
+
+
+def _read_input(path: Path | None) -> str:
+    if path is None:
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise EstimatorError(f"{path}: cannot read ({error})") from None
+
+
+def _as_request(text: str) -> dict[str, Any] | None:
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(value, dict) and ("messages" in value or "params" in value):
+        return value
+    return None

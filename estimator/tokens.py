@@ -1,0 +1,208 @@
+"""Claude token counts: offline (calibrated tiktoken cl100k), sampled, or exact (count_tokens).
+
+Claude's tokenizer is not public, so an offline count is an approximation: cl100k_base tokens times the
+model's tokenizer-generation factor (legacy ≈ 1.15, the 2026 tokenizer of Opus 4.7 and later ≈ 1.50),
+with a band measured against real counts (shared/reference/tokenizers.md; the factors and bands live in
+the price table). Every count is a range (low, expected, high) labelled by its source:
+
+- `estimated`: offline, with the measured band (per document, or the tighter whole-file band);
+- `sampled`: a random sample counted exactly, the file scaled by the measured ratio, with its 95% error;
+- `exact`: Anthropic's free count_tokens endpoint, through the official client, when a key is given.
+
+Text mostly in non-Latin scripts is over-counted offline (up to 1.38x legacy, 1.81x 2026): the range
+widens downwards and a note says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from estimator.errors import TokenCountError
+from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
+from estimator.request_anatomy import RequestAnatomy, flatten_request
+from pricing import Model, PriceTable, TokenizerCalibration, load_price_table
+
+__all__ = [
+    "NON_LATIN_NOTE_SHARE",
+    "CountSource",
+    "TokenEstimate",
+    "calibrated_estimate",
+    "count_request",
+    "count_text",
+    "request_fixed_tokens",
+    "request_text",
+]
+
+CountSource = Literal["estimated", "sampled", "exact"]
+Band = Literal["document", "file"]
+
+NON_LATIN_NOTE_SHARE = 0.2
+"""Above this share of non-Latin letters the offline estimate is flagged as running high."""
+
+
+@dataclass(frozen=True)
+class TokenEstimate:
+    low_tokens: int
+    expected_tokens: int
+    high_tokens: int
+    source: CountSource
+    detail: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_exact(self) -> bool:
+        return self.source == "exact"
+
+    @property
+    def label(self) -> str:
+        """`exact`, `sampled ±0.6%` or `estimated` — what a user must know before trusting the number."""
+        return self.detail
+
+
+def _round(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def calibrated_estimate(
+    cl100k_tokens: int,
+    calibration: TokenizerCalibration,
+    *,
+    fixed_tokens: int = 0,
+    band: Band = "document",
+    non_latin_share: float = 0.0,
+    notes: Sequence[str] = (),
+) -> TokenEstimate:
+    """Claude tokens from a cl100k count: expected = cl100k × factor (+ fixed frame / tool tokens), bracketed
+    by the measured estimate ÷ actual band. `fixed_tokens` are known exactly and are not scaled."""
+    factor = calibration.cl100k_factor
+    low_ratio, high_ratio = (
+        (calibration.per_document_band_low, calibration.per_document_band_high)
+        if band == "document"
+        else (calibration.file_total_band_low, calibration.file_total_band_high)
+    )
+    share = Decimal(str(round(non_latin_share, 4)))
+    # Non-Latin text is over-counted: the true count may be as low as estimate ÷ the over-count ratio.
+    high_ratio = max(high_ratio, 1 + share * (calibration.non_latin_overcount - 1))
+    estimate = Decimal(cl100k_tokens) * factor
+    all_notes = list(notes)
+    if non_latin_share > NON_LATIN_NOTE_SHARE:
+        all_notes.append(
+            f"{non_latin_share:.0%} of the letters are in non-Latin scripts: the offline estimate runs high "
+            f"(up to {calibration.non_latin_overcount}x on such text)"
+        )
+    spread = f"−{(1 - 1 / high_ratio) * 100:.0f}%/+{(1 / low_ratio - 1) * 100:.0f}%"
+    return TokenEstimate(
+        low_tokens=_round(estimate / high_ratio) + fixed_tokens,
+        expected_tokens=_round(estimate) + fixed_tokens,
+        high_tokens=_round(estimate / low_ratio) + fixed_tokens,
+        source="estimated",
+        detail=f"estimated offline (cl100k × {factor}; true count likely within {spread})",
+        notes=tuple(all_notes),
+    )
+
+
+def count_text(text: str, model: str, *, table: PriceTable | None = None) -> TokenEstimate:
+    """Offline estimate of the Claude tokens of plain text for `model` (no message frame added)."""
+    if not isinstance(text, str):
+        raise TokenCountError(f"text must be a string, got {type(text).__name__}")
+    table = table or load_price_table()
+    found = table.model(model)
+    (count,) = cl100k_token_counts([text])
+    return calibrated_estimate(count, table.tokenizer(found), non_latin_share=non_latin_letter_share(text))
+
+
+def request_text(anatomy: RequestAnatomy) -> str:
+    """The countable text of a flattened request, in prefix order."""
+    return "\n".join(segment.text for segment in anatomy.segments if segment.countable and segment.text)
+
+
+def request_fixed_tokens(params: Mapping[str, Any], model: Model, table: PriceTable) -> tuple[int, list[str]]:
+    """Tokens a request carries beyond its text: the message frame and, with tools, the tool-use system
+    prompt. Returns the count and notes about anything unknown."""
+    notes = []
+    fixed = table.message_frame_tokens(model)
+    tools = params.get("tools")
+    if isinstance(tools, list) and tools:
+        published = model.tool_use_system_prompt_tokens
+        choice = params.get("tool_choice")
+        forced = isinstance(choice, Mapping) and choice.get("type") in ("any", "tool")
+        if published is None:
+            notes.append(f"the tool-use system prompt of {model.name} is not published; not included")
+        elif forced and published.any_or_tool is not None:
+            fixed += published.any_or_tool
+        else:
+            fixed += published.auto_or_none
+    return fixed, notes
+
+
+def count_request(
+    request: Mapping[str, Any] | str,
+    *,
+    model: str | None = None,
+    use_api: bool = False,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout_s: float = 30.0,
+    table: PriceTable | None = None,
+) -> TokenEstimate:
+    """Input tokens of one Messages request (a dict, or its JSON text; a batch line's `params` or the whole
+    line). Offline unless `use_api`: then exact via count_tokens, falling back to offline with the reason."""
+    params = _params_of(request)
+    table = table or load_price_table()
+    name = model or params.get("model")
+    if not isinstance(name, str):
+        raise TokenCountError("the request has no model; pass model=... or put 'model' in the request")
+    found = table.model(name)
+    anatomy = flatten_request(params)
+    fixed, notes = request_fixed_tokens(params, found, table)
+    uncounted = anatomy.uncounted_blocks
+    if uncounted:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(uncounted.items()))
+        notes.append(f"not counted offline: {kinds} (use an API key for an exact count)")
+    notes += [f"request: {problem}" for problem in anatomy.problems]
+    text = request_text(anatomy)
+    (count,) = cl100k_token_counts([text])
+    offline = calibrated_estimate(
+        count, table.tokenizer(found), fixed_tokens=fixed, non_latin_share=non_latin_letter_share(text), notes=notes
+    )
+    if not use_api:
+        return offline
+    return _exact_or_fallback({**params, "model": found.id}, offline, api_key, base_url, timeout_s)
+
+
+def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    if isinstance(request, str):
+        try:
+            request = json.loads(request)
+        except json.JSONDecodeError as error:
+            raise TokenCountError(f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    if not isinstance(request, Mapping):
+        raise TokenCountError("a request must be a JSON object with 'messages' (or a batch line with 'params')")
+    params = request.get("params", request)
+    if not isinstance(params, Mapping) or "messages" not in params:
+        raise TokenCountError("a request needs 'messages' (a Messages API request, or a batch line's 'params')")
+    return params
+
+
+def _exact_or_fallback(
+    params: Mapping[str, Any], offline: TokenEstimate, api_key: str | None, base_url: str | None, timeout_s: float
+) -> TokenEstimate:
+    from estimator.exact_tokens import count_exact
+
+    result = count_exact([params], api_key=api_key, base_url=base_url, timeout_s=timeout_s, max_concurrency=1)
+    exact = result.input_tokens[0]
+    if exact is not None:
+        return TokenEstimate(exact, exact, exact, "exact", "exact (count_tokens)")
+    reason = result.failures[0].reason if result.failures else (result.stopped_reason or "unknown failure")
+    return TokenEstimate(
+        offline.low_tokens,
+        offline.expected_tokens,
+        offline.high_tokens,
+        "estimated",
+        offline.detail,
+        (*offline.notes, f"exact count failed ({reason}); offline estimate shown"),
+    )
