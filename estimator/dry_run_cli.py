@@ -14,7 +14,7 @@ from typing import Any, Literal, TextIO
 from estimator.batch_file import DryRunResult, analyze_batch_file
 from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_percent, format_tokens, format_usd
-from estimator.tokens import TokenEstimate, count_request, count_text
+from estimator.tokens import TokenEstimate, count_tokens
 from estimator.workload import MODES
 
 __all__ = ["add_count_command", "add_dry_run_command", "dry_run_to_dict", "render_dry_run"]
@@ -248,16 +248,9 @@ def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:
 
 def _cmd_count(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = args.text if args.text is not None else _read_input(args.file)
-    request = _as_request(text)
-    if request is not None:
-        result = count_request(request, model=args.model, use_api=args.api)
-    else:
-        if args.model is None:
-            raise EstimatorError("--model is required to count plain text (the tokenizer depends on it)")
-        if args.api:
-            result = count_request({"model": args.model, "messages": [{"role": "user", "content": text}]}, use_api=True)
-        else:
-            result = count_text(text, args.model)
+    if args.model is None and not text.lstrip().startswith("{"):
+        raise EstimatorError("--model is required to count plain text (the tokenizer depends on it)")
+    result = count_tokens(text, model=args.model, use_api=args.api)
     if args.format == "json":
         json.dump(token_estimate_to_dict(result), out, indent=2)
         out.write("\n")
@@ -290,16 +283,3 @@ def _read_input(path: Path | None) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise EstimatorError(f"{path}: cannot read ({error})") from None
-
-
-def _as_request(text: str) -> dict[str, Any] | None:
-    stripped = text.strip()
-    if not stripped.startswith("{"):
-        return None
-    try:
-        value = json.loads(stripped)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(value, dict) and ("messages" in value or "params" in value):
-        return value
-    return None

@@ -33,6 +33,7 @@ __all__ = [
     "calibrated_estimate",
     "count_request",
     "count_text",
+    "count_tokens",
     "request_fixed_tokens",
     "request_text",
 ]
@@ -113,6 +114,45 @@ def count_text(text: str, model: str, *, table: PriceTable | None = None) -> Tok
     found = table.model(model)
     (count,) = cl100k_token_counts([text])
     return calibrated_estimate(count, table.tokenizer(found), non_latin_share=non_latin_letter_share(text))
+
+
+def count_tokens(
+    content: str | Mapping[str, Any],
+    *,
+    model: str | None = None,
+    use_api: bool = False,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    table: PriceTable | None = None,
+) -> TokenEstimate:
+    """Tokens of plain text, or of one Messages request (a dict, or JSON text with `messages` or `params`).
+
+    Offline by default; with `use_api`, exact via count_tokens (text is sent as one user message)."""
+    request = _request_in(content)
+    if request is not None:
+        return count_request(request, model=model, use_api=use_api, api_key=api_key, base_url=base_url, table=table)
+    if not isinstance(content, str):
+        raise TokenCountError("content must be text or a Messages request")
+    if model is None:
+        raise TokenCountError("a model is needed to count plain text: the tokenizer depends on it")
+    if use_api:
+        message = {"model": model, "messages": [{"role": "user", "content": content}]}
+        return count_request(message, use_api=True, api_key=api_key, base_url=base_url, table=table)
+    return count_text(content, model, table=table)
+
+
+def _request_in(content: str | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The request in `content`, if it is one: a mapping, or JSON text of an object with messages/params."""
+    if isinstance(content, Mapping):
+        return content
+    stripped = content.strip() if isinstance(content, str) else ""
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) and ("messages" in value or "params" in value) else None
 
 
 def request_text(anatomy: RequestAnatomy) -> str:

@@ -129,3 +129,14 @@ def test_exact_count_falls_back_offline_with_the_reason(fake: FakeAnthropic) -> 
     assert result.expected_tokens == count_request(params).expected_tokens
     assert any("exact count failed" in note and "401" in note for note in result.notes)
     assert all("sk-ant-wrong" not in note for note in result.notes)
+
+
+def test_count_tokens_dispatches_text_and_requests() -> None:
+    from estimator import count_tokens
+
+    params = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hello"}]}
+    assert count_tokens(params) == count_request(params)
+    assert count_tokens('{"params": ' + __import__("json").dumps(params) + "}") == count_request(params)
+    assert count_tokens("hello", model="claude-haiku-4-5") == count_text("hello", "claude-haiku-4-5")
+    with pytest.raises(TokenCountError, match="a model is needed"):
+        count_tokens("hello")
