@@ -21,20 +21,18 @@ every request writing max_tokens).
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import math
 import os
 import random
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from pathlib import Path
 from typing import IO, Any, Literal
 
+from estimator.batch_reader import iter_items, open_source
+from estimator.batch_validation import LineProblem, LineValidator
 from estimator.costs import EXACT, MTOK, price_lines
 from estimator.errors import BatchFileError
 from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
@@ -42,7 +40,7 @@ from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
 from estimator.request_anatomy import CacheTTL, flatten_request, prefix_keys
 from estimator.tokens import CountSource, request_fixed_tokens
 from estimator.workload import MODES, Mode, to_decimal, to_fraction, to_token_count
-from pricing import Model, PriceTable, UnknownModelError, load_price_table
+from pricing import Model, PriceTable, load_price_table
 
 __all__ = [
     "DEFAULT_OUTPUT_RATIO",
@@ -61,20 +59,10 @@ MAX_FILE_BYTES = 2_000_000_000
 
 _CHUNK_REQUESTS = 1_000
 _SAMPLE_SEED = 20_241_008
-_KNOWN_LINE_KEYS = frozenset({"custom_id", "params"})
 _Z_95 = Decimal("1.96")
 
 Progress = Callable[[str, int, int], None]
 """on_progress(stage, done, total): stage "reading" counts bytes, "counting" counts requests sent."""
-
-
-@dataclass(frozen=True)
-class LineProblem:
-    line: int
-    custom_id: str | None
-    severity: Literal["error", "warning"]
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -148,271 +136,6 @@ class DryRunResult:
 
     def total(self, mode: Mode) -> ModeRange:
         return next(item for item in self.totals if item.mode == mode)
-
-
-# --- reading ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _RawItem:
-    line: int
-    text: bytes | None
-    value: Any
-    error: str | None
-    size_bytes: int
-
-
-def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], int | None, str, bool]:
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            stream: IO[bytes] = path.open("rb")
-        except OSError as error:
-            raise BatchFileError(f"{path}: cannot read the batch file ({error.strerror})") from None
-        return stream, size, str(path), True
-    remaining: int | None = None
-    if source.seekable():
-        position = source.tell()
-        remaining = source.seek(0, io.SEEK_END) - position
-        source.seek(position)
-    return source, remaining, str(getattr(source, "name", "<upload>")), False
-
-
-def _items(stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[_RawItem]:
-    """JSONL lines; or, when the file starts with `[` or is one pretty-printed object, its elements."""
-    first = stream.read(1 << 16)
-    stripped = first.lstrip()
-    if stripped.startswith(b"["):
-        yield from _array_items(first, stream, on_bytes)
-        return
-    rest = io.BufferedReader(_Prepend(first, stream))
-    first_line = True
-    for number, raw in enumerate(rest, start=1):
-        on_bytes(len(raw))
-        line = raw.strip()
-        if not line:
-            continue
-        if first_line and line == b"{":
-            # A single pretty-printed request: read it whole (it is one request, so it is small).
-            text = line + b"\n" + rest.read()
-            on_bytes(len(text))
-            yield _decoded(number, text)
-            return
-        first_line = False
-        yield _decoded(number, line)
-
-
-class _Prepend(io.RawIOBase):
-    """A stream that replays bytes already read before continuing with the source."""
-
-    def __init__(self, head: bytes, tail: IO[bytes]) -> None:
-        self._head = head
-        self._tail = tail
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._tail.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _decoded(number: int, line: bytes) -> _RawItem:
-    try:
-        return _RawItem(number, line, json.loads(line), None, len(line) + 1)
-    except json.JSONDecodeError as error:
-        return _RawItem(number, line, None, f"not valid JSON: {error.msg} (column {error.colno})", len(line) + 1)
-    except UnicodeDecodeError:
-        return _RawItem(number, line, None, "not valid UTF-8 text", len(line) + 1)
-
-
-def _array_items(head: bytes, stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[_RawItem]:
-    """Elements of a top-level JSON array, decoded one by one so memory stays near one element."""
-    decoder = json.JSONDecoder()
-    buffer = head.decode("utf-8", errors="replace")
-    on_bytes(len(head))
-    position = buffer.index("[") + 1
-    line = 1 + buffer.count("\n", 0, position)
-    eof = False
-    while True:
-        while True:
-            match = re.compile(r"[\s,]*").match(buffer, position)
-            skipped = match.end() if match else position
-            line += buffer.count("\n", position, skipped)
-            position = skipped
-            if position < len(buffer) or eof:
-                break
-            more = stream.read(1 << 20)
-            on_bytes(len(more))
-            eof = not more
-            buffer = buffer[position:] + more.decode("utf-8", errors="replace")
-            position = 0
-        if position >= len(buffer) or buffer[position] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(buffer, position)
-        except json.JSONDecodeError as error:
-            if not eof:
-                more = stream.read(1 << 20)
-                on_bytes(len(more))
-                eof = not more
-                buffer = buffer[position:] + more.decode("utf-8", errors="replace")
-                position = 0
-                continue
-            yield _RawItem(line, None, None, f"not valid JSON: {error.msg}; the rest of the array is not read", 0)
-            return
-        size = len(buffer[position:end].encode())
-        yield _RawItem(line, None, value, None, size)
-        line += buffer.count("\n", position, end)
-        position = end
-
-
-# --- validation ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Validator:
-    table: PriceTable
-    day: dt.date
-    problems: list[LineProblem] = field(default_factory=list)
-    seen_ids: dict[str, int] = field(default_factory=dict)
-    models: dict[str, Model | None] = field(default_factory=dict)
-    custom_id_pattern: re.Pattern[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.custom_id_pattern = re.compile(self.table.rules.batch.custom_id_pattern)
-
-    def report(self, line: int, custom_id: str | None, severity: str, code: str, message: str) -> None:
-        self.problems.append(LineProblem(line, custom_id, severity, code, message))  # type: ignore[arg-type]
-
-    def check(self, item: _RawItem) -> tuple[str | None, Mapping[str, Any] | None, Model | None]:
-        """The custom_id, params and model of a valid line, or Nones after reporting every problem."""
-        if item.error is not None:
-            self.report(item.line, None, "error", "invalid_json", item.error)
-            return None, None, None
-        value = item.value
-        if not isinstance(value, dict):
-            self.report(item.line, None, "error", "not_an_object", "each line must be a JSON object")
-            return None, None, None
-        custom_id = self._custom_id(item.line, value.get("custom_id"))
-        errors_before = len([p for p in self.problems if p.severity == "error"])
-        for key in sorted(set(value) - _KNOWN_LINE_KEYS):
-            self.report(
-                item.line,
-                custom_id,
-                "error",
-                "unknown_key",
-                f"unexpected key {key!r} (lines hold custom_id and params)",
-            )
-        params = value.get("params")
-        model = None
-        if not isinstance(params, dict):
-            self.report(item.line, custom_id, "error", "params_missing", "params is missing or not an object")
-        else:
-            model = self._params(item.line, custom_id, params)
-        errors_after = len([p for p in self.problems if p.severity == "error"])
-        if custom_id is None or errors_after > errors_before or model is None or not isinstance(params, dict):
-            return None, None, None
-        return custom_id, params, model
-
-    def _custom_id(self, line: int, custom_id: object) -> str | None:
-        if custom_id is None:
-            self.report(line, None, "error", "custom_id_missing", "custom_id is missing")
-            return None
-        if not isinstance(custom_id, str) or not self.custom_id_pattern.fullmatch(custom_id):
-            self.report(
-                line,
-                None,
-                "error",
-                "custom_id_invalid",
-                f"custom_id {custom_id!r} must be 1-64 letters, digits, '_' or '-' "
-                f"({self.table.rules.batch.custom_id_pattern})",
-            )
-            return None
-        first = self.seen_ids.setdefault(custom_id, line)
-        if first != line:
-            self.report(
-                line, custom_id, "error", "custom_id_duplicate", f"custom_id {custom_id!r} already used on line {first}"
-            )
-            return None
-        return custom_id
-
-    def _params(self, line: int, custom_id: str | None, params: Mapping[str, Any]) -> Model | None:
-        for name in self.table.rules.batch.forbidden_params:
-            if name in params and not (name == "stream" and params[name] is False):
-                self.report(
-                    line, custom_id, "error", f"{name}_not_allowed", f"{name!r} is not allowed in a batch request"
-                )
-        messages = params.get("messages")
-        if not isinstance(messages, list) or not messages:
-            self.report(line, custom_id, "error", "messages_missing", "params.messages must be a non-empty list")
-        model = self._model(line, custom_id, params.get("model"))
-        self._max_tokens(line, custom_id, params.get("max_tokens"), model)
-        if model is not None and params.get("inference_geo") == "us" and not model.data_residency_us:
-            self.report(
-                line, custom_id, "error", "geo_not_supported", f"inference_geo 'us' is not available for {model.name}"
-            )
-        return model
-
-    def _model(self, line: int, custom_id: str | None, name: object) -> Model | None:
-        if not isinstance(name, str) or not name:
-            self.report(line, custom_id, "error", "model_missing", "params.model is missing")
-            return None
-        if name not in self.models:
-            try:
-                self.models[name] = self.table.model(name)
-            except UnknownModelError as error:
-                self.models[name] = None
-                self.report(line, custom_id, "error", "model_unknown", str(error))
-                return None
-        model = self.models[name]
-        if model is None:
-            self.report(line, custom_id, "error", "model_unknown", f"unknown model {name!r} (see its first line)")
-            return None
-        status = model.status_as_of(self.day)
-        if status == "retired":
-            self.report(
-                line, custom_id, "error", "model_retired", f"{model.name} was retired on {model.lifecycle.retired}"
-            )
-            return None
-        if status == "unreleased":
-            self.report(line, custom_id, "error", "model_unreleased", f"{model.name} is not released on {self.day}")
-            return None
-        return model
-
-    def _max_tokens(self, line: int, custom_id: str | None, value: object, model: Model | None) -> None:
-        if value is None:
-            self.report(line, custom_id, "error", "max_tokens_missing", "params.max_tokens is missing")
-            return
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.report(
-                line, custom_id, "error", "max_tokens_invalid", f"max_tokens must be a whole number, got {value!r}"
-            )
-            return
-        if value < 1:
-            self.report(line, custom_id, "error", "max_tokens_invalid", f"max_tokens must be at least 1, got {value}")
-            return
-        if model is None or model.max_output_tokens is None:
-            return
-        batch_limit = model.batch_max_output_tokens or model.max_output_tokens
-        if value > batch_limit:
-            self.report(
-                line, custom_id, "error", "max_tokens_too_large",
-                f"max_tokens {value:,} exceeds {model.name}'s batch maximum of {batch_limit:,}",
-            )  # fmt: skip
-        elif value > model.max_output_tokens:
-            header = self.table.rules.batch.extended_output_beta_header
-            self.report(
-                line, custom_id, "warning", "needs_beta_header",
-                f"max_tokens {value:,} is above {model.max_output_tokens:,}: needs the beta header {header}",
-            )  # fmt: skip
 
 
 # --- token accounting ------------------------------------------------------------------------------
@@ -750,7 +473,7 @@ def analyze_batch_file(
         raise BatchFileError(f"exact must be none, sample or all, got {exact!r}")
     table = table or load_price_table()
     day = as_of or dt.date.today()
-    stream, size, name, owned = _open(source)
+    stream, size, name, owned = open_source(source)
     try:
         if size is not None and size > MAX_FILE_BYTES:
             raise BatchFileError(
@@ -780,7 +503,7 @@ def _scan(
     stream: IO[bytes], size: int | None, table: PriceTable, day: dt.date, sample_size: int, on_progress: Progress | None
 ) -> _Scan:
     scan = _Scan(reservoir=_Reservoir(sample_size) if sample_size else None)
-    validator = _Validator(table, day)
+    validator = LineValidator(table, day)
     counter = _Counter()
     total = size or 0
 
@@ -791,7 +514,7 @@ def _scan(
 
     pending = 0
     request_notes: dict[str, tuple[int, int]] = {}
-    for item in _items(stream, on_bytes):
+    for item in iter_items(stream, on_bytes):
         scan.lines = max(scan.lines, item.line)
         _, params, model = validator.check(item)
         if params is None or model is None:
@@ -894,13 +617,13 @@ def _apply_exact_all(
 
     wanted = {r.line for r in scan.requests}
     exact_by_line: dict[int, int] = {}
-    stream, _, _, owned = _open(source)
+    stream, _, _, owned = open_source(source)
     if not owned:
         stream.seek(0)
     failure = None
     try:
         chunk: list[tuple[int, Mapping[str, Any]]] = []
-        for item in _items(stream, lambda _: None):
+        for item in iter_items(stream, lambda _: None):
             if item.line in wanted:
                 chunk.append((item.line, item.value["params"]))
             if len(chunk) >= 500:
