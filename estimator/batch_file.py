@@ -43,6 +43,7 @@ from estimator.workload import MODES, Mode, to_decimal, to_fraction, to_token_co
 from pricing import Model, PriceTable, load_price_table
 
 __all__ = [
+    "DEFAULT_HIT_RATE",
     "DEFAULT_OUTPUT_RATIO",
     "MAX_FILE_BYTES",
     "BatchSlice",
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT_RATIO = Decimal("0.5")
+DEFAULT_HIT_RATE = Decimal("0.9")
 MAX_FILE_BYTES = 2_000_000_000
 """The dry run reads files up to 2 GB (eight full batches); larger files should be split first."""
 
@@ -455,7 +457,7 @@ def _sampled_calibration(
 def analyze_batch_file(
     source: str | os.PathLike[str] | IO[bytes],
     *,
-    hit_rate: object = Decimal("0.9"),
+    hit_rate: object = DEFAULT_HIT_RATE,
     output_ratio: object | None = None,
     output_tokens: object | None = None,
     as_of: dt.date | None = None,

@@ -283,8 +283,7 @@ def _provenance(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
             "model",
             "info",
         )
-    published_rules_only = {"batch_cache_write_5m_mtok", "batch_cache_write_1h_mtok", "batch_cache_read_mtok"}
-    derived = [field for field in row.derived if field not in published_rules_only]
+    derived = row.derived_beyond_batch_rule
     if derived:
         yield EstimateWarning(
             "derived_prices",

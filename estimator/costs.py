@@ -122,6 +122,7 @@ class Estimate:
     caching_possible: bool
     tier_threshold_tokens: int | None
     modes: tuple[ModeCost, ...]
+    prices: PricePeriod
     batch_cached_hit_band: HitRateBand | None
     warnings: tuple[EstimateWarning, ...]
 
@@ -197,12 +198,14 @@ def _check_options(workload: Workload, model: Model, period: PricePeriod, table:
     if workload.geo == "us" and not model.data_residency_us:
         raise InvalidWorkloadError(
             f"US data residency (inference_geo 'us') is not available for {model.name}: only Claude 4.6 and "
-            "later accept it; use geo 'global'"
+            "later accept it; use geo 'global'",
+            field="geo",
         )
     if workload.fast and period.fast is None:
         with_fast = [m.id for m in table.models if any(p.fast for p in m.periods_in_effect)]
         raise InvalidWorkloadError(
-            f"fast mode is not available for {model.name}; it is for: {', '.join(with_fast) or 'no model'}"
+            f"fast mode is not available for {model.name}; it is for: {', '.join(with_fast) or 'no model'}",
+            field="fast",
         )
 
 
@@ -235,6 +238,7 @@ def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate
         caching_possible=prepared.caching_possible,
         tier_threshold_tokens=prepared.tier.above_prompt_tokens if prepared.tier else None,
         modes=modes,
+        prices=prepared.period,
         batch_cached_hit_band=band,
         warnings=workload_warnings(prepared, modes, band, table),
     )

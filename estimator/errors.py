@@ -19,7 +19,12 @@ class EstimatorError(ValueError):
 
 
 class InvalidWorkloadError(EstimatorError):
-    """A workload value is unusable; the message names the field and the accepted range."""
+    """A workload value is unusable; the message names the field and the accepted range, and `field` names
+    the workload field (for showing the message beside its input), when one is to blame."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class BatchFileError(EstimatorError):

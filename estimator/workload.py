@@ -52,26 +52,28 @@ MAX_DECIMAL_PLACES = 15
 def to_token_count(value: object, name: str, *, maximum: int = MAX_TOKENS_PER_REQUEST) -> int:
     """An int ≥ 0 from an int or an integral string/Decimal/float; bools, NaN and fractions are refused."""
     if isinstance(value, bool):
-        raise InvalidWorkloadError(f"{name} must be a whole number of tokens, not {value!r}")
+        raise InvalidWorkloadError(f"{name} must be a whole number of tokens, not {value!r}", field=name)
     number = _as_decimal(value, name)
     if number != number.to_integral_value():
-        raise InvalidWorkloadError(f"{name} must be a whole number, got {value}")
+        raise InvalidWorkloadError(f"{name} must be a whole number, got {value}", field=name)
     count = int(number)
     if count < 0:
-        raise InvalidWorkloadError(f"{name} must be 0 or more, got {count:,}")
+        raise InvalidWorkloadError(f"{name} must be 0 or more, got {count:,}", field=name)
     if count > maximum:
-        raise InvalidWorkloadError(f"{name} = {count:,} is beyond any real workload (limit {maximum:,}); a typo?")
+        raise InvalidWorkloadError(
+            f"{name} = {count:,} is beyond any real workload (limit {maximum:,}); a typo?", field=name
+        )
     return count
 
 
 def to_decimal(value: object, name: str, *, minimum: Decimal = Decimal(0), maximum: Decimal | None = None) -> Decimal:
     """A finite Decimal in [minimum, maximum]; floats are read through their shortest text (0.85 → 0.85)."""
     if isinstance(value, bool):
-        raise InvalidWorkloadError(f"{name} must be a number, not {value!r}")
+        raise InvalidWorkloadError(f"{name} must be a number, not {value!r}", field=name)
     number = _as_decimal(value, name)
     if number < minimum or (maximum is not None and number > maximum):
         upper = f" and {maximum}" if maximum is not None else ""
-        raise InvalidWorkloadError(f"{name} must be between {minimum}{upper}, got {value}")
+        raise InvalidWorkloadError(f"{name} must be between {minimum}{upper}, got {value}", field=name)
     return number
 
 
@@ -79,14 +81,14 @@ def to_fraction(value: object, name: str) -> Decimal:
     """A rate in [0, 1]; a value like 85 (a percentage) is refused with a hint rather than guessed."""
     number = to_decimal(value, name, maximum=None)
     if number > 1:
-        raise InvalidWorkloadError(f"{name} must be between 0 and 1 (e.g. 0.85 for 85%), got {value}")
+        raise InvalidWorkloadError(f"{name} must be between 0 and 1 (e.g. 0.85 for 85%), got {value}", field=name)
     return number
 
 
 def _as_decimal(value: object, name: str) -> Decimal:
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidWorkloadError(f"{name} must be a finite number, got {value}")
+            raise InvalidWorkloadError(f"{name} must be a finite number, got {value}", field=name)
         return Decimal(repr(value))
     if isinstance(value, int | Decimal):
         number = Decimal(value)
@@ -94,20 +96,20 @@ def _as_decimal(value: object, name: str) -> Decimal:
         try:
             number = Decimal(value.strip().replace(",", "").replace("_", ""))
         except InvalidOperation:
-            raise InvalidWorkloadError(f"{name} must be a number, got {value!r}") from None
+            raise InvalidWorkloadError(f"{name} must be a number, got {value!r}", field=name) from None
     else:
-        raise InvalidWorkloadError(f"{name} must be a number, got {type(value).__name__}")
+        raise InvalidWorkloadError(f"{name} must be a number, got {type(value).__name__}", field=name)
     if not number.is_finite():
-        raise InvalidWorkloadError(f"{name} must be a finite number, got {value}")
+        raise InvalidWorkloadError(f"{name} must be a finite number, got {value}", field=name)
     exponent = number.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
-        raise InvalidWorkloadError(f"{name} has more than {MAX_DECIMAL_PLACES} decimal places: {value}")
+        raise InvalidWorkloadError(f"{name} has more than {MAX_DECIMAL_PLACES} decimal places: {value}", field=name)
     return number
 
 
 def _choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise InvalidWorkloadError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise InvalidWorkloadError(f"{name} must be one of {', '.join(allowed)}; got {value!r}", field=name)
     return str(value)
 
 
@@ -139,7 +141,7 @@ class Workload:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if not isinstance(self.model, str) or not self.model.strip():
-            raise InvalidWorkloadError("model must be a model id such as 'claude-sonnet-4-6'")
+            raise InvalidWorkloadError("model must be a model id such as 'claude-sonnet-4-6'", field="model")
         set_(self, "model", self.model.strip())
         set_(self, "requests", to_token_count(self.requests, "requests", maximum=MAX_REQUESTS))
         for name in ("prefix_tokens", "unique_input_tokens", "output_tokens"):
@@ -155,16 +157,17 @@ class Workload:
         set_(self, "tool_use", _choice(self.tool_use, "tool_use", get_args(ToolUse)))
         set_(self, "geo", _choice(self.geo, "geo", get_args(Geo)))
         if not isinstance(self.fast, bool):
-            raise InvalidWorkloadError(f"fast must be true or false, got {self.fast!r}")
+            raise InvalidWorkloadError(f"fast must be true or false, got {self.fast!r}", field="fast")
         if self.as_of is not None and not isinstance(self.as_of, dt.date):
             set_(self, "as_of", _parse_date(self.as_of))
         if self.tokens_measured_for is not None and self.tokens_measured_for not in ("legacy", "2026"):
             raise InvalidWorkloadError(
                 "tokens_measured_for must be 'legacy' or '2026' (a tokenizer generation), "
-                f"got {self.tokens_measured_for!r}"
+                f"got {self.tokens_measured_for!r}",
+                field="tokens_measured_for",
             )
         if not isinstance(self.period, str) or not self.period.strip():
-            raise InvalidWorkloadError("period must be a label such as 'run', 'day' or 'month'")
+            raise InvalidWorkloadError("period must be a label such as 'run', 'day' or 'month'", field="period")
 
     @property
     def input_tokens_per_request(self) -> int:
@@ -186,4 +189,4 @@ def _parse_date(value: object) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidWorkloadError(f"as_of must be a date (YYYY-MM-DD), got {value!r}")
+    raise InvalidWorkloadError(f"as_of must be a date (YYYY-MM-DD), got {value!r}", field="as_of")

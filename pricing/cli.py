@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from pricing.diff import RateChange, TableDiff, diff_dates, diff_tables
 from pricing.errors import PricingError
 from pricing.loader import load_price_table
-from pricing.schema import PriceTableData
+from pricing.schema import PricePeriod, PriceTableData
 from pricing.table import PriceTable
 
 __all__ = ["main"]
@@ -147,25 +147,19 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _flags(period: Any) -> str:
+_FLAG_LABELS = {
+    "fast": "fast",
+    "third_party": "3P",
+    "derived": "derived",
+    "unpublished_cache_batch": "no cache/batch prices",
+}
+
+
+def _flags(period: PricePeriod | None) -> str:
     if period is None:
         return "no price yet"
-    flags = []
-    if period.tiers:
-        flags.append("tier>" + "/".join(f"{t.above_prompt_tokens // 1000}K" for t in period.tiers))
-    if period.fast:
-        flags.append("fast")
-    if period.third_party:
-        flags.append("3P")
-    if set(period.derived) - {
-        "batch_cache_write_5m_mtok",
-        "batch_cache_write_1h_mtok",
-        "batch_cache_read_mtok",
-    }:
-        flags.append("derived")
-    if not period.has_cache_rates:
-        flags.append("no cache/batch prices")
-    return ", ".join(flags)
+    tiers = "tier>" + "/".join(f"{t.above_prompt_tokens // 1000}K" for t in period.tiers)
+    return ", ".join(tiers if flag == "tier" else _FLAG_LABELS[flag] for flag in period.flags())
 
 
 def _render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

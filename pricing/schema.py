@@ -27,6 +27,7 @@ __all__ = [
     "FastRates",
     "Lifecycle",
     "Model",
+    "PeriodFlag",
     "PricePeriod",
     "PriceTableData",
     "PromptTier",
@@ -50,6 +51,8 @@ STANDARD_RATE_FIELDS = (
 BATCH_RATE_FIELDS = tuple(f"batch_{name}" for name in STANDARD_RATE_FIELDS)
 RATE_FIELDS = STANDARD_RATE_FIELDS + BATCH_RATE_FIELDS
 CACHE_FIELDS = ("cache_write_5m_mtok", "cache_write_1h_mtok", "cache_read_mtok")
+BATCH_CACHE_FIELDS = tuple(f"batch_{name}" for name in CACHE_FIELDS)
+"""Never printed by Anthropic: always the documented rule (50% of the cache rate), so not worth a flag."""
 
 
 def _to_decimal(value: object) -> object:
@@ -88,6 +91,7 @@ PositiveDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidato
 Fraction = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_fraction)]
 TokenCount = Annotated[int, Field(strict=True, gt=0)]
 DatePrecision = Literal["day", "month", "year", "approximate"]
+PeriodFlag = Literal["tier", "fast", "third_party", "derived", "unpublished_cache_batch"]
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
 
@@ -144,7 +148,7 @@ class RateSet(_Strict):
         _require_all_or_none(self, CACHE_FIELDS, "cache")
         _require_all_or_none(self, ("batch_input_mtok", "batch_output_mtok"), "batch")
         if self.batch_input_mtok is not None and self.cache_read_mtok is not None:
-            _require_all_or_none(self, CACHE_FIELDS + BATCH_RATE_FIELDS[2:], "cache and batch cache")
+            _require_all_or_none(self, CACHE_FIELDS + BATCH_CACHE_FIELDS, "cache and batch cache")
         for label in ("third_party", "derived"):
             unknown = sorted(set(getattr(self, label)) - set(RATE_FIELDS))
             if unknown:
@@ -160,6 +164,11 @@ class RateSet(_Strict):
 
     def rates(self) -> dict[str, Decimal | None]:
         return {field: self.rate(field) for field in RATE_FIELDS}
+
+    @property
+    def derived_beyond_batch_rule(self) -> tuple[str, ...]:
+        """Derived rates other than the batch cache rates, which are derived on every row."""
+        return tuple(field for field in self.derived if field not in BATCH_CACHE_FIELDS)
 
     @property
     def has_cache_rates(self) -> bool:
@@ -209,6 +218,22 @@ class PricePeriod(RateSet):
     tiers: tuple[PromptTier, ...] = ()
     fast: FastRates | None = None
     sources: tuple[str, ...] = Field(min_length=1)
+
+    def flags(self) -> tuple[PeriodFlag, ...]:
+        """What sets this row apart, for tables: a tier, fast mode, third-party or derived rates (beyond the
+        batch cache rates, which are always the documented rule), or no cache/batch prices at all."""
+        flags: list[PeriodFlag] = []
+        if self.tiers:
+            flags.append("tier")
+        if self.fast:
+            flags.append("fast")
+        if self.third_party:
+            flags.append("third_party")
+        if self.derived_beyond_batch_rule:
+            flags.append("derived")
+        if not self.has_cache_rates:
+            flags.append("unpublished_cache_batch")
+        return tuple(flags)
 
     @model_validator(mode="after")
     def _cache_rates_follow_the_multipliers(self) -> PricePeriod:

@@ -1,0 +1,208 @@
+"""The app's figures, built without Streamlit: data equal the estimator's figures, markers sit where the
+estimator and the price table put them, and every color reads on light and dark backgrounds."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import plotly.graph_objects as go
+import pytest
+
+from estimator import (
+    MODES,
+    break_even,
+    compare_models,
+    estimate,
+    format_usd,
+    sweep_hit_rate,
+    sweep_requests,
+)
+from pricing import PriceTable
+from ui import charts
+from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
+from ui.scenario import DEFAULT_WORKLOAD
+
+AS_OF = dt.date(2026, 11, 25)
+PLAN = dataclasses.replace(DEFAULT_WORKLOAD, as_of=AS_OF)
+MYTHOS = dataclasses.replace(PLAN, model="claude-mythos-5-2")
+
+
+def _trace(figure: go.Figure, name: str) -> go.Scatter | go.Bar:
+    return next(trace for trace in figure.data if trace.name == name)
+
+
+def _shape(figure: go.Figure, group: str) -> go.layout.Shape:
+    return next(shape for shape in figure.layout.shapes if shape.legendgroup == group)
+
+
+# --- cost breakdown --------------------------------------------------------------------------------
+
+
+def test_breakdown_bars_are_the_estimators_lines(table: PriceTable) -> None:
+    result = estimate(PLAN, table=table)
+    figure = charts.breakdown_figure(result)
+    assert figure.layout.barmode == "stack"
+    assert figure.layout.yaxis.title.text == "Cost per run (USD)"
+    assert list(_trace(figure, "Output").x) == [MODE_LABELS[mode] for mode in MODES]
+    for category in ("uncached_input", "cache_write_5m", "cache_read", "output"):
+        bar = _trace(figure, CATEGORY_LABELS[category])
+        assert list(bar.y) == [float(result.mode(mode).line(category).usd) for mode in MODES]
+        assert list(bar.customdata) == [format_usd(result.mode(mode).line(category).usd) for mode in MODES]
+    totals = [annotation.text for annotation in figure.layout.annotations]
+    assert totals == [format_usd(result.mode(mode).total_usd) for mode in MODES]
+
+
+def test_breakdown_leaves_out_categories_nobody_pays(table: PriceTable) -> None:
+    names = {trace.name for trace in charts.breakdown_figure(estimate(PLAN, table=table)).data}
+    assert CATEGORY_LABELS["cache_write_1h"] not in names
+    assert CATEGORY_LABELS["web_search"] not in names
+
+
+def test_unpriced_modes_are_labelled_not_drawn_at_zero(table: PriceTable) -> None:
+    result = estimate(MYTHOS, table=table)
+    figure = charts.breakdown_figure(result)
+    output = _trace(figure, "Output")
+    assert output.y[0] == float(result.mode("realtime").line("output").usd)
+    assert list(output.y[1:]) == [None, None, None]
+    assert [a.text for a in figure.layout.annotations][1:] == [NOT_PRICED] * 3
+
+
+# --- cost against the hit rate ---------------------------------------------------------------------
+
+
+def _hit_rate_figure(workload: object, table: PriceTable, *, with_break_even: bool = True) -> go.Figure:
+    sweep = sweep_hit_rate(workload, table=table)  # type: ignore[arg-type]
+    rules = table.rules.batch
+    return charts.hit_rate_figure(
+        sweep,
+        break_evens=break_even(PLAN.model, as_of=AS_OF, table=table) if with_break_even else (),
+        band=(rules.best_effort_hit_rate_low, rules.best_effort_hit_rate_high),
+        current_hit_rate=PLAN.cache_hit_rate,
+        period=PLAN.period,
+    )
+
+
+def test_hit_rate_lines_are_the_sweep(table: PriceTable) -> None:
+    sweep = sweep_hit_rate(PLAN, table=table)
+    figure = _hit_rate_figure(PLAN, table)
+    for mode in MODES:
+        line = _trace(figure, MODE_LABELS[mode])
+        assert list(line.x) == [float(point.x) for point in sweep.points]
+        assert list(line.y) == [float(value) for value in sweep.series(mode)]  # type: ignore[arg-type]
+    assert figure.layout.xaxis.title.text == "Cache hit rate"
+    assert figure.layout.xaxis.tickformat == ".0%"
+    assert figure.layout.yaxis.title.text == "Cost per run (USD)"
+
+
+def test_break_even_markers_sit_at_the_estimators_hit_rates(table: PriceTable) -> None:
+    figure = _hit_rate_figure(PLAN, table)
+    for point in break_even(PLAN.model, as_of=AS_OF, table=table):
+        marker = _shape(figure, f"break-even-{point.ttl}")
+        assert marker.x0 == marker.x1 == float(point.hit_rate)
+        assert f"({point.ttl} TTL)" in marker.name
+    assert _shape(figure, "plan").x0 == float(PLAN.cache_hit_rate)
+
+
+def test_the_batch_band_is_shaded_at_the_tables_values(table: PriceTable) -> None:
+    band = _shape(_hit_rate_figure(PLAN, table), "batch-band")
+    assert band.type == "rect"
+    assert band.x0 == float(table.rules.batch.best_effort_hit_rate_low)
+    assert band.x1 == float(table.rules.batch.best_effort_hit_rate_high)
+
+
+def test_unpriced_modes_get_no_line(table: PriceTable) -> None:
+    figure = _hit_rate_figure(MYTHOS, table, with_break_even=False)
+    assert [trace.name for trace in figure.data] == [MODE_LABELS["realtime"]]
+    assert not [shape for shape in figure.layout.shapes if shape.legendgroup.startswith("break-even")]
+
+
+# --- cost against the number of requests -----------------------------------------------------------
+
+
+def test_request_lines_are_the_sweep(table: PriceTable) -> None:
+    steps = charts.request_steps(PLAN.requests)
+    sweep = sweep_requests(PLAN, steps, table=table)
+    figure = charts.requests_figure(sweep, current_requests=PLAN.requests, period="week")
+    for mode in MODES:
+        line = _trace(figure, MODE_LABELS[mode])
+        assert list(line.x) == [float(n) for n in steps]
+        assert list(line.y) == [float(value) for value in sweep.series(mode)]  # type: ignore[arg-type]
+    assert figure.layout.xaxis.title.text == "Requests per week"
+    assert _shape(figure, "plan").x0 == float(PLAN.requests)
+
+
+@pytest.mark.parametrize(("current", "upper"), [(0, 10), (3, 10), (1000, 2000), (12_345, 24_690)])
+def test_request_steps_span_twice_the_plan(current: int, upper: int) -> None:
+    steps = charts.request_steps(current)
+    assert steps[0] == 0
+    assert steps[-1] == upper
+    assert current in steps
+    assert steps == sorted(set(steps))
+
+
+# --- comparing models ------------------------------------------------------------------------------
+
+
+def test_comparison_rows_follow_the_estimators_order(table: PriceTable) -> None:
+    comparisons = compare_models(PLAN, table=table)
+    figure = charts.comparison_figure(comparisons)
+    assert list(figure.layout.yaxis.ticktext) == [item.model_name for item in comparisons]
+    cached = _trace(figure, MODE_LABELS["batch_cached"])
+    expected = [item.estimate.mode("batch_cached") for item in comparisons if item.estimate]
+    assert list(cached.x) == [float(cost.total_usd) if cost.available else None for cost in expected]
+    assert figure.layout.xaxis.type == "log"
+
+
+def test_comparison_whiskers_span_the_token_conversion(table: PriceTable) -> None:
+    comparisons = compare_models(PLAN, table=table)
+    row = next(i for i, item in enumerate(comparisons) if item.low is not None)
+    item = comparisons[row]
+    realtime = _trace(charts.comparison_figure(comparisons), MODE_LABELS["realtime"])
+    assert item.estimate is not None and item.low is not None and item.high is not None
+    total = item.estimate.mode("realtime").total_usd
+    assert realtime.error_x.array[row] == float(item.high.mode("realtime").total_usd - total)
+    assert realtime.error_x.arrayminus[row] == float(total - item.low.mode("realtime").total_usd)
+
+
+def test_money_ticks_cover_the_range_in_1_2_5_steps() -> None:
+    ticks = charts.money_ticks(Decimal("0.703"), Decimal("169"))
+    assert ticks[0] <= Decimal("0.703")
+    assert ticks[-1] >= Decimal("169")
+    assert {tick.normalize().as_tuple().digits[0] for tick in ticks} <= {1, 2, 5}
+
+
+# --- readable in both themes -----------------------------------------------------------------------
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: str, second: str) -> float:
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize(
+    "color", [*charts.MODE_COLORS.values(), *charts.CATEGORY_COLORS.values(), charts.NEUTRAL_COLOR]
+)
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_colors_keep_3_to_1_contrast_on_both_themes(color: str, theme: str) -> None:
+    assert _contrast(color, charts.BACKGROUNDS[theme]) >= 3
+
+
+def test_figures_leave_backgrounds_and_text_to_streamlits_theme(table: PriceTable) -> None:
+    result = estimate(PLAN, table=table)
+    figures = [
+        charts.breakdown_figure(result),
+        _hit_rate_figure(PLAN, table),
+        charts.comparison_figure(compare_models(PLAN, table=table)),
+    ]
+    for figure in figures:
+        assert figure.layout.paper_bgcolor is None
+        assert figure.layout.plot_bgcolor is None
+        assert figure.layout.font.color is None

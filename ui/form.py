@@ -1,0 +1,162 @@
+"""The workload form's state: widget values from a Workload, and a Workload (or per-field errors) back.
+
+Widgets hold display units (a hit rate in percent, dates, floats for fractional inputs); the Workload holds
+the estimator's. The conversions live here so the app script holds no arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from estimator.batch_file import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO
+from estimator.errors import EstimatorError
+from estimator.planning import hit_rate_from_traffic
+from estimator.workload import Workload, to_decimal
+from pricing import Model, PriceTable
+from ui.scenario import DEFAULT_WORKLOAD, apply_fields
+
+__all__ = [
+    "DEFAULT_REQUESTS_PER_HOUR",
+    "HIT_FROM_TRAFFIC",
+    "HIT_FROM_VALUE",
+    "MEASURED_FOR_PLAN_MODEL",
+    "PERIODS",
+    "FormResult",
+    "error_field",
+    "model_options",
+    "page_defaults",
+    "widget_decimal",
+    "widget_state",
+    "workload_from_widgets",
+]
+
+HIT_FROM_VALUE = "Set a value"
+HIT_FROM_TRAFFIC = "From traffic"
+PERIODS = ("run", "hour", "day", "week", "month")
+DEFAULT_REQUESTS_PER_HOUR = Decimal(60)
+DEFAULT_BUDGET_USD = 100.0
+MEASURED_FOR_PLAN_MODEL = "plan"
+"""The compare page's "token figures were counted for" choice meaning the plan's own model."""
+DIFF_DEFAULT_DAYS = 90
+
+# Widget keys that map one-to-one onto Workload fields (same name, same unit).
+_DIRECT_FIELDS = (
+    "model",
+    "requests",
+    "period",
+    "prefix_tokens",
+    "unique_input_tokens",
+    "output_tokens",
+    "cache_ttl",
+    "tool_use",
+    "geo",
+    "fast",
+)
+
+# Errors raised while pricing a valid workload, by the words they start with (the estimator's
+# InvalidWorkloadError carries no field name yet; see the app's report).
+
+
+@dataclass(frozen=True)
+class FormResult:
+    """The form read as a workload. `errors` maps a field name to a message to show beside it."""
+
+    workload: Workload | None
+    requests_per_hour: Decimal | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def widget_state(
+    workload: Workload, *, requests_per_hour: Decimal | None, today: dt.date, table: PriceTable
+) -> dict[str, Any]:
+    """Initial widget values (by widget key) that show `workload`."""
+    state: dict[str, Any] = {name: getattr(workload, name) for name in _DIRECT_FIELDS}
+    state.update(
+        include_retired=table.model(workload.model).status_as_of(today) == "retired",
+        hit_rate_source=HIT_FROM_VALUE if requests_per_hour is None else HIT_FROM_TRAFFIC,
+        cache_hit_rate_pct=float(workload.cache_hit_rate * 100),
+        requests_per_hour=float(requests_per_hour if requests_per_hour is not None else DEFAULT_REQUESTS_PER_HOUR),
+        web_searches_per_request=float(workload.web_searches_per_request),
+        as_of=workload.as_of or today,
+        tokens_measured_for=workload.tokens_measured_for or MEASURED_FOR_PLAN_MODEL,
+    )
+    return state
+
+
+def page_defaults(workload: Workload, *, today: dt.date) -> dict[str, Any]:
+    """Initial values of the pages' own widgets (budget, comparison and price-table choices)."""
+    return {
+        "budget_usd": DEFAULT_BUDGET_USD,
+        "compare_include_retired": False,
+        "prices_as_of": today,
+        "prices_include_all": False,
+        "prices_model": workload.model,
+        "prices_diff_from": today - dt.timedelta(days=DIFF_DEFAULT_DAYS),
+        "prices_diff_to": today,
+        "api_key_input": "",
+        "prompt_text": "",
+        "token_count": None,
+        "dry_run_input": "Upload a file",
+        "batch_paste": "",
+        "dry_run_hit_rate_pct": float(DEFAULT_HIT_RATE * 100),
+        "dry_run_output_pct": float(DEFAULT_OUTPUT_RATIO * 100),
+        "dry_run_counting": "none",
+    }
+
+
+def workload_from_widgets(state: Mapping[str, Any], *, today: dt.date, table: PriceTable) -> FormResult:
+    """The workload the widgets describe. A date equal to today means "today": the link then carries
+    no date, so it prices the plan on the day it is opened."""
+    raw: dict[str, object] = {name: state[name] for name in _DIRECT_FIELDS}
+    raw["web_searches_per_request"] = widget_decimal(state["web_searches_per_request"])
+    chosen_day = state["as_of"]
+    raw["as_of"] = None if chosen_day in (None, today) else chosen_day
+    measured = state["tokens_measured_for"]
+    raw["tokens_measured_for"] = None if measured == MEASURED_FOR_PLAN_MODEL else measured
+    requests_per_hour = None
+    errors: dict[str, str] = {}
+    if state["hit_rate_source"] == HIT_FROM_TRAFFIC:
+        try:
+            requests_per_hour = to_decimal(widget_decimal(state["requests_per_hour"]), "requests_per_hour")
+            raw["cache_hit_rate"] = hit_rate_from_traffic(requests_per_hour, state["cache_ttl"], table=table)
+        except EstimatorError as error:
+            errors["cache_hit_rate"] = str(error)
+    else:
+        pct = widget_decimal(state["cache_hit_rate_pct"])
+        raw["cache_hit_rate"] = None if pct is None else pct / 100
+    workload, field_errors = apply_fields(DEFAULT_WORKLOAD, raw)
+    errors.update(field_errors)
+    if errors:
+        return FormResult(None, requests_per_hour, errors)
+    return FormResult(workload, requests_per_hour)
+
+
+def error_field(error: Exception) -> str:
+    """The input an estimator or pricing error is about, to show the message beside it; errors that
+    name no field (an unknown model, a price the table lacks) belong to the model."""
+    field = getattr(error, "field", None)
+    return field if isinstance(field, str) else "model"
+
+
+def model_options(table: PriceTable, *, today: dt.date, include_retired: bool, current: str | None) -> list[Model]:
+    """Models callable today (and retired ones on request); the current choice always stays listed, so
+    unticking "include retired" never silently switches the plan to another model."""
+    models = list(table.models_as_of(today, include_retired=include_retired))
+    if current is not None:
+        chosen = table.model(current)
+        if chosen.id not in {model.id for model in models}:
+            models.append(chosen)
+    return models
+
+
+def widget_decimal(value: object) -> Decimal | None:
+    """A widget's number as the Decimal of its shortest text (85.1 → 85.1, never 85.0999…)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
