@@ -39,7 +39,7 @@ from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
 from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
 from estimator.request_anatomy import CacheTTL, flatten_request, prefix_keys
 from estimator.tokens import CountSource, request_fixed_tokens
-from estimator.workload import MODES, Mode, to_decimal, to_fraction, to_token_count
+from estimator.workload import DEFAULT_HIT_RATE, MODES, Mode, to_decimal, to_fraction, to_token_count
 from pricing import Model, PriceTable, load_price_table
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT_RATIO = Decimal("0.5")
-DEFAULT_HIT_RATE = Decimal("0.9")
 MAX_FILE_BYTES = 2_000_000_000
 """The dry run reads files up to 2 GB (eight full batches); larger files should be split first."""
 

@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, TextIO
 
 from estimator.costs import Estimate, estimate
@@ -47,7 +46,7 @@ from estimator.report import (
     estimate_rows,
     estimate_to_dict,
 )
-from estimator.workload import MODES, Workload, workload_from
+from estimator.workload import DEFAULT_HIT_RATE, MODES, Workload, workload_from
 from pricing import PricingError, load_price_table
 
 __all__ = ["main", "render_comparison", "render_estimate"]
@@ -136,7 +135,7 @@ def _workload_arguments(parser: argparse.ArgumentParser, *, model_required: bool
     group.add_argument("--input-tokens", default="0", help="unique input after the prefix")
     group.add_argument("--output-tokens", default="0")
     hits = group.add_mutually_exclusive_group()
-    hits.add_argument("--hit-rate", default=None, help="cache hit rate 0..1 (default 0.9)")
+    hits.add_argument("--hit-rate", default=None, help=f"cache hit rate 0..1 (default {DEFAULT_HIT_RATE})")
     hits.add_argument(
         "--requests-per-hour",
         default=None,
@@ -151,7 +150,7 @@ def _workload_arguments(parser: argparse.ArgumentParser, *, model_required: bool
 
 
 def _workload(args: argparse.Namespace, *, model: str | None = None, requests: object = None) -> Workload:
-    hit_rate: object = args.hit_rate if args.hit_rate is not None else Decimal("0.9")
+    hit_rate: object = args.hit_rate if args.hit_rate is not None else DEFAULT_HIT_RATE
     if args.requests_per_hour is not None:
         hit_rate = hit_rate_from_traffic(args.requests_per_hour, args.ttl)
     return workload_from(

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from estimator.batch_file import DryRunResult, analyze_batch_file
+from estimator.batch_file import DEFAULT_OUTPUT_RATIO, DryRunResult, analyze_batch_file
 from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_percent, format_tokens, format_usd
 from estimator.tokens import TokenEstimate, count_tokens
-from estimator.workload import MODES
+from estimator.workload import DEFAULT_HIT_RATE, MODES
 
 __all__ = ["add_count_command", "add_dry_run_command", "dry_run_to_dict", "render_dry_run"]
 
@@ -31,9 +31,17 @@ def add_dry_run_command(commands: Any) -> None:
         "every mode. Exit 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.",
     )
     parser.add_argument("file", type=Path, help="JSONL (one {custom_id, params} per line) or a JSON array")
-    parser.add_argument("--hit-rate", default="0.9", help="chance a repeated cached prefix is read (default 0.9)")
+    parser.add_argument(
+        "--hit-rate",
+        default=DEFAULT_HIT_RATE,
+        help=f"chance a repeated cached prefix is read (default {DEFAULT_HIT_RATE})",
+    )
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--output-ratio", default=None, help="expected output as a share of max_tokens (default 0.5)")
+    output.add_argument(
+        "--output-ratio",
+        default=None,
+        help=f"expected output as a share of max_tokens (default {DEFAULT_OUTPUT_RATIO})",
+    )
     output.add_argument("--output-tokens", default=None, help="expected output tokens per request")
     parser.add_argument("--as-of", type=_date, default=None, metavar="DATE")
     parser.add_argument("--api", action="store_true", help="exact counts with count_tokens (needs ANTHROPIC_API_KEY)")

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 from estimator.errors import InvalidWorkloadError
 
 __all__ = [
+    "DEFAULT_HIT_RATE",
     "MAX_REQUESTS",
     "MAX_TOKENS_PER_REQUEST",
     "MODES",
@@ -43,6 +44,9 @@ MAX_REQUESTS = 10**12
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Ten times the largest context window; larger per-request figures are typos, not workloads."""
+
+DEFAULT_HIT_RATE = Decimal("0.9")
+"""The cache hit rate assumed when none is given: an assumption, shown with every estimate."""
 
 MAX_WEB_SEARCHES_PER_REQUEST = 1_000
 MAX_DECIMAL_PLACES = 15
@@ -126,7 +130,7 @@ class Workload:
     prefix_tokens: int = 0
     unique_input_tokens: int = 0
     output_tokens: int = 0
-    cache_hit_rate: Decimal = Decimal("0.9")
+    cache_hit_rate: Decimal = DEFAULT_HIT_RATE
     cache_ttl: CacheTTL = "5m"
     web_searches_per_request: Decimal = Decimal(0)
     tool_use: ToolUse = "off"
