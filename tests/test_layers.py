@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,6 +19,22 @@ def test_import_estimator_loads_no_ui_tokenizer_or_sdk() -> None:
         "heavy = ('streamlit', 'plotly', 'tiktoken', 'anthropic', 'pydantic'); "
         "print(json.dumps([m for m in heavy if m in sys.modules]))"
     )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "heavy"),
+    [
+        ("estimator.offline_tokens", ("tiktoken", "regex")),
+        ("estimator.request_anatomy", ("tiktoken",)),
+        ("estimator.exact_tokens", ("anthropic",)),
+        ("estimator.batch_file", ("tiktoken", "anthropic", "streamlit", "plotly")),
+    ],
+)
+def test_heavy_libraries_load_on_first_use_not_on_import(module: str, heavy: tuple[str, ...]) -> None:
+    # In a child process: this one has long imported them all.
+    code = f"import sys, json, {module}; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert json.loads(out) == []
 
