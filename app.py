@@ -441,7 +441,9 @@ def dry_run_source() -> DryRunSource | None:
     mode = st.radio("Input", ("Upload a file", "Paste requests"), key="dry_run_input", horizontal=True)
     if mode == "Upload a file":
         upload = st.file_uploader(
-            "Message Batches file (.jsonl or .json, up to 256 MB)", type=["jsonl", "json", "txt"], key="batch_upload"
+            "Message Batches file (.jsonl or .json, up to 256 MB)",
+            type=["jsonl", "ndjson", "json", "txt"],
+            key="batch_upload",
         )
         if upload is None:
             st.info("Upload a file to check it and price it.", icon=":material/upload_file:")
