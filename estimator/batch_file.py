@@ -150,7 +150,8 @@ class _Request:
     model_id: str
     max_tokens: int
     geo_us: bool
-    fixed_tokens: int
+    frame_tokens: int
+    tool_prompt_tokens: int
     breakpoints: list[tuple[str, str, int]]  # (prefix key, ttl, text index of the piece or -1 if known)
     tail_index: int
     total_cl100k: int = 0
@@ -302,12 +303,13 @@ def _tally_one(
     output: Callable[[int], int],
 ) -> None:
     model = tally.model
-    scale, fixed = scales[model.id], request.fixed_tokens
+    scale, fixed, tools = scales[model.id], _fixed(request), request.tool_prompt_tokens
     exact = exact_totals.get(request.line)
     if exact is not None and request.total_cl100k > 0:
-        scale, fixed = Decimal(max(exact - fixed, 0)) / request.total_cl100k, fixed
+        # The exact total stands; the known fixed tokens stay as they are and the text takes the rest.
+        scale = Decimal(max(exact - fixed, 0)) / request.total_cl100k
     elif exact is not None:
-        scale, fixed = Decimal(0), exact
+        scale, fixed, tools = Decimal(0), exact, 0
     total = _scaled(request.total_cl100k, scale) + fixed
     period = table.prices_as_of(model, day) if model.period_as_of(day) else model.periods_in_effect[0]
     tier = tier_for(period, total)
@@ -319,7 +321,7 @@ def _tally_one(
     minimum = model.min_cacheable_prompt_tokens
     cached_so_far = 0
     for (key, ttl, _), cumulative in zip(request.breakpoints, request.cumulative_cl100k, strict=True):
-        tokens = _scaled(cumulative, scale)
+        tokens = _scaled(cumulative, scale) + tools  # the tool-use system prompt opens every cached prefix
         if minimum is None or tokens < minimum:
             first_line, count = tally.ineffective.get(key, (request.line, 0))
             tally.ineffective[key] = (first_line, count + 1)
@@ -425,11 +427,16 @@ class _Calibration:
     detail: str
 
 
+def _fixed(request: _Request) -> int:
+    return request.frame_tokens + request.tool_prompt_tokens
+
+
 def _sampled_calibration(
     samples: list[_Sample], by_line: Mapping[int, _Request], counts: tuple[int | None, ...]
 ) -> _Calibration | None:
+    # The ratio is fitted on the text alone: the frame and tool-prompt tokens are known and added back.
     pairs = [
-        (Decimal(exact), Decimal(by_line[s.line].total_cl100k))
+        (Decimal(exact - _fixed(by_line[s.line])), Decimal(by_line[s.line].total_cl100k))
         for s, exact in zip(samples, counts, strict=True)
         if exact is not None
     ]
@@ -524,11 +531,12 @@ def _scan(
         for note in notes:
             first, count = request_notes.get(note, (item.line, 0))
             request_notes[note] = (first, count + 1)
-        fixed, fixed_notes = request_fixed_tokens(params, model, table)
-        for note in fixed_notes:
+        fixed = request_fixed_tokens(params, model, table)
+        for note in fixed.notes:
             request_notes.setdefault(note, (item.line, 0))
+        geo_us = params.get("inference_geo") == "us"
         request = _Request(
-            item.line, model.id, params["max_tokens"], params.get("inference_geo") == "us", fixed, [], -1
+            item.line, model.id, params["max_tokens"], geo_us, fixed.frame_tokens, fixed.tool_prompt_tokens, [], -1
         )
         request.size_bytes = item.size_bytes
         counter.add(request, pieces, tail)

@@ -29,6 +29,7 @@ from pricing import Model, PriceTable, TokenizerCalibration, load_price_table
 __all__ = [
     "NON_LATIN_NOTE_SHARE",
     "CountSource",
+    "FixedTokens",
     "TokenEstimate",
     "calibrated_estimate",
     "count_request",
@@ -160,23 +161,34 @@ def request_text(anatomy: RequestAnatomy) -> str:
     return "\n".join(segment.text for segment in anatomy.segments if segment.countable and segment.text)
 
 
-def request_fixed_tokens(params: Mapping[str, Any], model: Model, table: PriceTable) -> tuple[int, list[str]]:
-    """Tokens a request carries beyond its text: the message frame and, with tools, the tool-use system
-    prompt. Returns the count and notes about anything unknown."""
-    notes = []
-    fixed = table.message_frame_tokens(model)
+@dataclass(frozen=True)
+class FixedTokens:
+    """Tokens a request carries beyond its text, known exactly rather than estimated."""
+
+    frame_tokens: int
+    tool_prompt_tokens: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total_tokens(self) -> int:
+        return self.frame_tokens + self.tool_prompt_tokens
+
+
+def request_fixed_tokens(params: Mapping[str, Any], model: Model, table: PriceTable) -> FixedTokens:
+    """The message frame and, when the request carries tools, the tool-use system prompt (which opens the
+    prompt, so it belongs to any cached prefix)."""
     tools = params.get("tools")
-    if isinstance(tools, list) and tools:
-        published = model.tool_use_system_prompt_tokens
-        choice = params.get("tool_choice")
-        forced = isinstance(choice, Mapping) and choice.get("type") in ("any", "tool")
-        if published is None:
-            notes.append(f"the tool-use system prompt of {model.name} is not published; not included")
-        elif forced and published.any_or_tool is not None:
-            fixed += published.any_or_tool
-        else:
-            fixed += published.auto_or_none
-    return fixed, notes
+    frame = table.message_frame_tokens(model)
+    if not (isinstance(tools, list) and tools):
+        return FixedTokens(frame, 0)
+    published = model.tool_use_system_prompt_tokens
+    if published is None:
+        return FixedTokens(frame, 0, (f"the tool-use system prompt of {model.name} is not published; not included",))
+    choice = params.get("tool_choice")
+    forced = isinstance(choice, Mapping) and choice.get("type") in ("any", "tool")
+    if forced and published.any_or_tool is not None:
+        return FixedTokens(frame, published.any_or_tool)
+    return FixedTokens(frame, published.auto_or_none)
 
 
 def count_request(
@@ -198,7 +210,8 @@ def count_request(
         raise TokenCountError("the request has no model; pass model=... or put 'model' in the request")
     found = table.model(name)
     anatomy = flatten_request(params)
-    fixed, notes = request_fixed_tokens(params, found, table)
+    fixed = request_fixed_tokens(params, found, table)
+    notes = list(fixed.notes)
     uncounted = anatomy.uncounted_blocks
     if uncounted:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(uncounted.items()))
@@ -207,7 +220,11 @@ def count_request(
     text = request_text(anatomy)
     (count,) = cl100k_token_counts([text])
     offline = calibrated_estimate(
-        count, table.tokenizer(found), fixed_tokens=fixed, non_latin_share=non_latin_letter_share(text), notes=notes
+        count,
+        table.tokenizer(found),
+        fixed_tokens=fixed.total_tokens,
+        non_latin_share=non_latin_letter_share(text),
+        notes=notes,
     )
     if not use_api:
         return offline

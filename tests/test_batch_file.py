@@ -318,3 +318,23 @@ def test_exact_failure_falls_back_offline_and_says_why(tmp_path: Path, fake: Fak
     assert result.models[0].count_source == "estimated"
     assert result.models[0].input_tokens_expected == offline.models[0].input_tokens_expected
     assert any("401" in note and "estimated offline" in note for note in result.notes)
+
+
+def test_tool_prompt_opens_the_cached_prefix(tmp_path: Path) -> None:
+    # ~770 tokens of tool definition + system text: under Sonnet 4.6's 1,024 alone, over it with the
+    # 497-token tool-use system prompt that opens every request carrying tools.
+    tool = {"name": "lookup_invoice", "description": "Find an invoice by number", "input_schema": {"type": "object"}}
+    system = [{"type": "text", "text": "Check the totals and dates. " * 110, "cache_control": {"type": "ephemeral"}}]
+    rows = [
+        {"custom_id": f"t{i}", "params": {"model": "claude-sonnet-4-6", "max_tokens": 10, "tools": [tool],
+         "system": system, "messages": [{"role": "user", "content": f"Invoice {i}?"}]}}
+        for i in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "tools.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    (model,) = analyze_batch_file(path, as_of=DAY, hit_rate=1).models
+    tool_json = json.dumps(tool, sort_keys=True, separators=(",", ":"))
+    text_tokens = claude_tokens(tool_json + "\n" + system[0]["text"])
+    assert text_tokens < 1024 <= text_tokens + 497
+    assert model.cache_write_tokens == text_tokens + 497
+    assert model.cache_read_tokens == 2 * (text_tokens + 497)
