@@ -48,6 +48,7 @@ from estimator.report import (
 )
 from estimator.workload import DEFAULT_HIT_RATE, MODES, Workload, workload_from
 from pricing import PricingError, load_price_table
+from pricing.text_table import render_text_table
 
 __all__ = ["main", "render_comparison", "render_estimate"]
 
@@ -235,14 +236,8 @@ def render_estimate(result: Estimate) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        parts = [str(first).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(rest, widths[1:], strict=False)]
-        return "  ".join(parts).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+    """The first column names the row; the others are figures."""
+    return render_text_table(headers, rows, right_aligned=range(1, len(headers)))
 
 
 def _cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

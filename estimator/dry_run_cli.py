@@ -16,6 +16,7 @@ from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_percent, format_tokens, format_usd
 from estimator.tokens import TokenEstimate, count_tokens
 from estimator.workload import DEFAULT_HIT_RATE, MODES
+from pricing.text_table import render_text_table
 
 __all__ = ["add_count_command", "add_dry_run_command", "dry_run_to_dict", "render_dry_run"]
 
@@ -154,13 +155,13 @@ def render_dry_run(result: DryRunResult) -> str:
         ]
         for m in result.models
     ]
-    lines.append(_table(header, rows))
+    lines.append(render_text_table(header, rows))
     lines += ["", "Cost (low / expected / high):"]
     cost_rows = []
     for model in result.models:
         cost_rows.append([model.model_id, *[_range_text(model.cost(mode)) for mode in MODES]])
     cost_rows.append(["total", *[_range_text(result.total(mode)) for mode in MODES]])
-    lines.append(_table(["Model", *MODES], cost_rows))
+    lines.append(render_text_table(["Model", *MODES], cost_rows))
     if result.needs_split:
         lines += ["", f"Split plan ({len(result.split)} batches):"]
         lines += [
@@ -185,15 +186,6 @@ def _range_text(item: Any) -> str:
     if not item.available:
         return "n/a"
     return f"{format_usd(item.low_usd)} / {format_usd(item.expected_usd)} / {format_usd(item.high_usd)}"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    rendered = [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in [headers, *rows]
-    ]
-    rendered.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(rendered)
 
 
 def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:

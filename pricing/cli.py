@@ -29,6 +29,7 @@ from pricing.errors import PricingError
 from pricing.loader import load_price_table
 from pricing.schema import PricePeriod, PriceTableData
 from pricing.table import PriceTable
+from pricing.text_table import render_text_table
 
 __all__ = ["main"]
 
@@ -141,7 +142,8 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         for model, period, rates in rows
     ]
     out.write(f"Claude API prices as of {day} (USD per million tokens; table checked {table.checked})\n\n")
-    out.write(_render_table(headers, body))
+    numeric = [i for i in range(len(headers)) if body and all(_looks_numeric(row[i]) for row in body)]
+    out.write(render_text_table(headers, body, right_aligned=numeric) + "\n")
     out.write("\nNotes: tier = prompt-length tier applies; fast = fast-mode rates; 3P = third-party reading;\n")
     out.write("derived = rate computed from Anthropic's documented rules. `show MODEL` gives the details.\n")
     return 0
@@ -160,20 +162,6 @@ def _flags(period: PricePeriod | None) -> str:
         return "no price yet"
     tiers = "tier>" + "/".join(f"{t.above_prompt_tokens // 1000}K" for t in period.tiers)
     return ", ".join(tiers if flag == "tier" else _FLAG_LABELS[flag] for flag in period.flags())
-
-
-def _render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    numeric = [all(_looks_numeric(row[i]) for row in rows) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(cell).rjust(width) if is_number else str(cell).ljust(width)
-            for cell, width, is_number in zip(cells, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip() + "\n"
-
-    return line(headers) + line(["-" * width for width in widths]) + "".join(line(row) for row in rows)
 
 
 def _looks_numeric(cell: str) -> bool:
