@@ -365,9 +365,8 @@ def _change_lines(changes: list[RateChange]) -> list[str]:
             lines.append(f"  {where}:")
         symbol = {"added": "+", "removed": "-", "changed": "~"}[change.kind]
         text = f"    {symbol} {change.field}: {format_rate(change.old_mtok)} → {format_rate(change.new_mtok)}"
-        if change.kind == "changed" and change.old_mtok and change.new_mtok:
-            pct = (change.new_mtok - change.old_mtok) / change.old_mtok * 100
-            text += f" ({pct:+.1f}%)"
+        if change.change_pct is not None:
+            text += f" ({change.change_pct:+.1f}%)"
         lines.append(text)
     return lines
 

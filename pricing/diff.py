@@ -28,6 +28,13 @@ class RateChange:
     new_mtok: Decimal | None
 
     @property
+    def change_pct(self) -> Decimal | None:
+        """The relative change in percent, for a changed rate (a ratio, rounded to 28 digits)."""
+        if self.old_mtok is None or self.new_mtok is None or self.old_mtok == 0:
+            return None
+        return (self.new_mtok - self.old_mtok) / self.old_mtok * 100
+
+    @property
     def kind(self) -> Kind:
         if self.old_mtok is None:
             return "added"

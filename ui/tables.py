@@ -230,8 +230,8 @@ def rate_change_rows(diff: TableDiff) -> list[dict[str, str]]:
     rows = []
     for change in diff.rate_changes:
         relative = ""
-        if change.kind == "changed" and change.old_mtok and change.new_mtok is not None:
-            relative = format_percent((change.new_mtok - change.old_mtok) / change.old_mtok * 100)
+        if change.change_pct is not None:
+            relative = format_percent(change.change_pct)
         rows.append(
             {
                 "Model": change.model_id,
