@@ -40,7 +40,7 @@ from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
 from estimator.request_anatomy import CacheTTL, flatten_request, prefix_keys
 from estimator.tokens import CountSource, request_fixed_tokens
 from estimator.workload import DEFAULT_HIT_RATE, MODES, Mode, to_decimal, to_fraction, to_token_count
-from pricing import Model, PriceTable, load_price_table
+from pricing import Model, PricePeriod, PriceTable, load_price_table
 
 __all__ = [
     "DEFAULT_HIT_RATE",
@@ -265,6 +265,7 @@ class _Bucket:
 @dataclass
 class _ModelTally:
     model: Model
+    period: PricePeriod  # resolved once per model: the tally runs per request on 100,000-line files
     buckets: dict[tuple[int | None, bool], _Bucket] = field(default_factory=lambda: defaultdict(_Bucket))
     seen_prefixes: set[str] = field(default_factory=set)
     cacheable_tokens: int = 0
@@ -288,8 +289,11 @@ def _tally(
     for request in requests:
         tally = tallies.get(request.model_id)
         if tally is None:
-            tally = tallies[request.model_id] = _ModelTally(table.model(request.model_id))
-        _tally_one(request, tally, table, day, scales, exact_totals, output)
+            model = table.model(request.model_id)
+            # Before the release date, the launch prices apply (the estimator warns about such dates).
+            period = model.period_as_of(day) or model.periods_in_effect[0]
+            tally = tallies[request.model_id] = _ModelTally(model, period)
+        _tally_one(request, tally, table, scales, exact_totals, output)
     return tallies
 
 
@@ -297,7 +301,6 @@ def _tally_one(
     request: _Request,
     tally: _ModelTally,
     table: PriceTable,
-    day: dt.date,
     scales: Mapping[str, Decimal],
     exact_totals: Mapping[int, int],
     output: Callable[[int], int],
@@ -311,8 +314,7 @@ def _tally_one(
     elif exact is not None:
         scale, fixed, tools = Decimal(0), exact, 0
     total = _scaled(request.total_cl100k, scale) + fixed
-    period = table.prices_as_of(model, day) if model.period_as_of(day) else model.periods_in_effect[0]
-    tier = tier_for(period, total)
+    tier = tier_for(tally.period, total)
     bucket = tally.buckets[(tier.above_prompt_tokens if tier else None, request.geo_us)]
     bucket.requests += 1
     bucket.input_tokens += total
@@ -339,10 +341,9 @@ def _tally_one(
 
 
 def _mode_ranges(
-    tally: _ModelTally, table: PriceTable, day: dt.date, hit_rate: Decimal, band: tuple[Decimal, Decimal]
+    tally: _ModelTally, table: PriceTable, hit_rate: Decimal, band: tuple[Decimal, Decimal]
 ) -> tuple[ModeRange, ...]:
-    model = tally.model
-    period = model.period_as_of(day) or model.periods_in_effect[0]
+    model, period = tally.model, tally.period
     tiers = {tier.above_prompt_tokens: tier for tier in period.tiers}
     totals: dict[Mode, list[Decimal]] = {mode: [Decimal(0)] * 3 for mode in MODES}
     reasons: dict[Mode, str] = {}
@@ -740,7 +741,7 @@ def _result(
         calibration = calibrations[model_id][0]
         if tally.ineffective:
             problems.append(_ineffective_breakpoints(tally))
-        models.append(_model_summary(tally, calibration, table, day, hit_rate))
+        models.append(_model_summary(tally, calibration, table, hit_rate))
     problems.sort(key=lambda p: p.line)
     models.sort(key=lambda m: m.model_id)
     invalid = len({p.line for p in problems if p.severity == "error"})
@@ -785,9 +786,7 @@ def _ineffective_breakpoints(tally: _ModelTally) -> LineProblem:
     )
 
 
-def _model_summary(
-    tally: _ModelTally, calibration: _Calibration, table: PriceTable, day: dt.date, hit_rate: Decimal
-) -> ModelDryRun:
+def _model_summary(tally: _ModelTally, calibration: _Calibration, table: PriceTable, hit_rate: Decimal) -> ModelDryRun:
     buckets = list(tally.buckets.values())
     expected = sum(b.input_tokens for b in buckets)
     low_scale, high_scale = calibration.band
@@ -810,7 +809,7 @@ def _model_summary(
         output_tokens_expected=sum(b.output_expected for b in buckets),
         count_source=calibration.source,
         count_detail=calibration.detail,
-        costs=_mode_ranges(tally, table, day, hit_rate, calibration.band),
+        costs=_mode_ranges(tally, table, hit_rate, calibration.band),
     )
 
 
