@@ -13,12 +13,13 @@ from typing import Any, Literal, TextIO
 
 from estimator.batch_file import DEFAULT_OUTPUT_RATIO, DryRunResult, analyze_batch_file
 from estimator.errors import EstimatorError
-from estimator.format import decimal_text, format_percent, format_tokens, format_usd
-from estimator.tokens import TokenEstimate, count_tokens
+from estimator.format import format_percent, format_tokens, format_usd
+from estimator.report import dry_run_to_dict, token_estimate_to_dict
+from estimator.tokens import count_tokens
 from estimator.workload import DEFAULT_HIT_RATE, MODES
 from pricing.text_table import render_text_table
 
-__all__ = ["add_count_command", "add_dry_run_command", "dry_run_to_dict", "render_dry_run"]
+__all__ = ["add_count_command", "add_dry_run_command", "render_dry_run"]
 
 _SHOWN_PROBLEMS = 50
 _PROGRESS_MIN_BYTES = 8_000_000
@@ -188,64 +189,6 @@ def _range_text(item: Any) -> str:
     return f"{format_usd(item.low_usd)} / {format_usd(item.expected_usd)} / {format_usd(item.high_usd)}"
 
 
-def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:
-    def mode_range(item: Any) -> dict[str, Any]:
-        if not item.available:
-            return {"available": False, "reason": item.unavailable_reason}
-        return {
-            "available": True,
-            "low_usd": decimal_text(item.low_usd),
-            "expected_usd": decimal_text(item.expected_usd),
-            "high_usd": decimal_text(item.high_usd),
-        }
-
-    return {
-        "file": result.source_name,
-        "bytes": result.bytes_read,
-        "lines": result.lines,
-        "requests": result.requests,
-        "invalid_lines": result.invalid_lines,
-        "hit_rate": decimal_text(result.hit_rate),
-        "output_assumption": result.output_assumption,
-        "models": [
-            {
-                "model": m.model_id,
-                "requests": m.requests,
-                "input_tokens": {
-                    "low": m.input_tokens_low,
-                    "expected": m.input_tokens_expected,
-                    "high": m.input_tokens_high,
-                },
-                "count_source": m.count_source,
-                "count_detail": m.count_detail,
-                "cacheable_prefix_tokens": m.cacheable_tokens,
-                "cache_write_tokens": decimal_text(m.cache_write_tokens),
-                "cache_read_tokens": decimal_text(m.cache_read_tokens),
-                "distinct_prefixes": m.distinct_prefixes,
-                "output_tokens": {"expected": m.output_tokens_expected, "max": m.output_tokens_max},
-                "modes": {c.mode: mode_range(c) for c in m.costs},
-            }
-            for m in result.models
-        ],
-        "totals": {t.mode: mode_range(t) for t in result.totals},
-        "split": [
-            {
-                "batch": s.index,
-                "first_line": s.first_line,
-                "last_line": s.last_line,
-                "requests": s.requests,
-                "bytes": s.bytes,
-            }
-            for s in result.split
-        ],
-        "notes": list(result.notes),
-        "problems": [
-            {"line": p.line, "custom_id": p.custom_id, "severity": p.severity, "code": p.code, "message": p.message}
-            for p in result.problems
-        ],
-    }
-
-
 def _cmd_count(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = args.text if args.text is not None else _read_input(args.file)
     if args.model is None and not text.lstrip().startswith("{"):
@@ -265,15 +208,6 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for note in result.notes:
         out.write(f"i {note}\n")
     return 0
-
-
-def token_estimate_to_dict(result: TokenEstimate) -> dict[str, Any]:
-    return {
-        "tokens": {"low": result.low_tokens, "expected": result.expected_tokens, "high": result.high_tokens},
-        "source": result.source,
-        "detail": result.detail,
-        "notes": list(result.notes),
-    }
 
 
 def _read_input(path: Path | None) -> str:
