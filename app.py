@@ -36,7 +36,8 @@ from estimator import (
     sweep_hit_rate,
     sweep_requests,
 )
-from estimator.report import comparison_rows, comparison_to_dict, dry_run_to_dict, estimate_rows, estimate_to_dict
+from estimator.batches.report import dry_run_to_dict
+from estimator.report import comparison_rows, comparison_to_dict, estimate_rows, estimate_to_dict
 from pricing import PriceTable, PricingError, load_price_table
 from pricing.cli import render_diff
 from pricing.diff import diff_dates

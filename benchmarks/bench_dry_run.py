@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from estimator.offline_tokens import load_cl100k
+from estimator.tokens.offline import load_cl100k
 encoding = load_cl100k()
 start = time.perf_counter()
 
@@ -59,8 +59,8 @@ print(json.dumps({"seconds": elapsed, "tokens": tokens, "rss_mb": rss_mb}))
 DRY_RUN = r"""
 import datetime, json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from estimator.offline_tokens import load_cl100k
-from estimator.batch_file import analyze_batch_file
+from estimator.tokens.offline import load_cl100k
+from estimator.batches.dry_run import analyze_batch_file
 from pricing import load_price_table
 load_cl100k(); load_price_table()  # one-off loads, excluded as for the baseline
 start = time.perf_counter()

@@ -31,7 +31,7 @@ from estimator.errors import (
 )
 
 if TYPE_CHECKING:
-    from estimator.batch_file import DryRunResult, analyze_batch_file
+    from estimator.batches.dry_run import DryRunResult, analyze_batch_file
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
     from estimator.format import decimal_text, format_percent, format_tokens, format_usd
     from estimator.planning import (
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         sweep_requests,
     )
     from estimator.report import comparison_to_dict, estimate_to_dict
-    from estimator.tokens import TokenEstimate, count_request, count_text, count_tokens
+    from estimator.tokens.counting import TokenEstimate, count_request, count_text, count_tokens
     from estimator.workload import MODES, CacheTTL, Geo, Mode, Workload
     from pricing import PriceTable, UnknownModelError, load_price_table
 
@@ -78,12 +78,12 @@ _LAZY = {
     "sweep_requests": "estimator.planning",
     "comparison_to_dict": "estimator.report",
     "estimate_to_dict": "estimator.report",
-    "TokenEstimate": "estimator.tokens",
-    "count_request": "estimator.tokens",
-    "count_text": "estimator.tokens",
-    "count_tokens": "estimator.tokens",
-    "DryRunResult": "estimator.batch_file",
-    "analyze_batch_file": "estimator.batch_file",
+    "TokenEstimate": "estimator.tokens.counting",
+    "count_request": "estimator.tokens.counting",
+    "count_text": "estimator.tokens.counting",
+    "count_tokens": "estimator.tokens.counting",
+    "DryRunResult": "estimator.batches.dry_run",
+    "analyze_batch_file": "estimator.batches.dry_run",
     "MODES": "estimator.workload",
     "CacheTTL": "estimator.workload",
     "Geo": "estimator.workload",

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
-from estimator.costs import (
-    EstimateWarning,
-    HitRateBand,
-    ModeCost,
-    PreparedWorkload,
-    mode_cost,
-    prepare,
-)
 from estimator.format import format_percent, format_tokens, format_usd
+from estimator.results import EstimateWarning, HitRateBand, ModeCost, PreparedWorkload
 from estimator.workload import Workload
 from pricing import PriceTable
 
@@ -26,13 +19,20 @@ NEAR_TIER_SHARE = Decimal("0.05")
 
 
 def workload_warnings(
-    prepared: PreparedWorkload, modes: tuple[ModeCost, ...], band: HitRateBand | None, table: PriceTable
+    prepared: PreparedWorkload,
+    modes: tuple[ModeCost, ...],
+    band: HitRateBand | None,
+    table: PriceTable,
+    *,
+    price_realtime: Callable[[Workload], ModeCost],
 ) -> tuple[EstimateWarning, ...]:
+    """Every trap of the workload. `price_realtime` prices a variant of it (the costing module passes it in,
+    so that this module needs no import of the arithmetic)."""
     checks = (
         _lifecycle(prepared),
         _unpriced_modes(modes),
         _below_minimum(prepared),
-        _prompt_tier(prepared, table),
+        _prompt_tier(prepared, modes, price_realtime),
         _near_tier(prepared),
         _context_and_output(prepared, table),
         _batch_split(prepared, table),
@@ -95,7 +95,9 @@ def _below_minimum(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
     )
 
 
-def _prompt_tier(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+def _prompt_tier(
+    prepared: PreparedWorkload, modes: tuple[ModeCost, ...], price_realtime: Callable[[Workload], ModeCost]
+) -> Iterator[EstimateWarning]:
     tier = prepared.tier
     if tier is None:
         return
@@ -103,8 +105,8 @@ def _prompt_tier(prepared: PreparedWorkload, table: PriceTable) -> Iterator[Esti
     trimmed = _trim_prompt(prepared.workload, excess)
     saving = None
     if trimmed is not None:
-        before = mode_cost(prepared, "realtime")
-        after = mode_cost(prepare(trimmed, table), "realtime")
+        before = next(mode for mode in modes if mode.mode == "realtime")
+        after = price_realtime(trimmed)
         if before.available and after.available:
             saving = before.total_usd - after.total_usd
     saving_text = (

@@ -21,14 +21,24 @@ traps any rounding), so a figure can be compared with `==` to a hand computation
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
-from typing import Literal, get_args
 
+from estimator.checks import workload_warnings
 from estimator.errors import EstimatorError, InvalidWorkloadError
 from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
+from estimator.results import (
+    CATEGORIES,
+    Category,
+    CostLine,
+    Estimate,
+    EstimateWarning,
+    HitRateBand,
+    ModeCost,
+    PreparedWorkload,
+)
 from estimator.workload import MODES, Mode, Workload
-from pricing import Model, PricePeriod, PriceTable, PromptTier, load_price_table
+from pricing import Model, PricePeriod, PriceTable, load_price_table
 
 __all__ = [
     "CATEGORIES",
@@ -45,112 +55,10 @@ __all__ = [
     "price_lines",
 ]
 
-Category = Literal["uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"]
-CATEGORIES: tuple[Category, ...] = get_args(Category)
 MTOK = Decimal(1_000_000)
 
 # Exact money arithmetic: enough digits for any accepted workload, and rounding is an error, not a habit.
 EXACT = Context(prec=80, traps=[InvalidOperation, Inexact])
-
-
-@dataclass(frozen=True)
-class CostLine:
-    """One category of a mode's bill. `quantity` is expected tokens (or searches) over the workload:
-    fractional when a hit rate splits requests between cache reads and writes."""
-
-    category: Category
-    quantity: Decimal
-    rate_mtok: Decimal | None
-    usd: Decimal
-
-
-@dataclass(frozen=True)
-class ModeCost:
-    mode: Mode
-    lines: tuple[CostLine, ...]
-    per_request_usd: Decimal
-    total_usd: Decimal
-    caching_applied: bool
-    rates: ModeRates | None
-    savings_usd: Decimal | None = None
-    savings_pct: Decimal | None = None
-    rank: int | None = None
-    unavailable_reason: str | None = None
-
-    @property
-    def available(self) -> bool:
-        return self.unavailable_reason is None
-
-    def line(self, category: Category) -> CostLine:
-        return next(line for line in self.lines if line.category == category)
-
-    @property
-    def breakdown_usd(self) -> dict[Category, Decimal]:
-        return {line.category: line.usd for line in self.lines}
-
-
-@dataclass(frozen=True)
-class EstimateWarning:
-    """A trap worth knowing. `field` names the workload input it concerns, for display beside it."""
-
-    code: str
-    message: str
-    field: str | None = None
-    severity: Literal["warning", "info"] = "warning"
-
-
-@dataclass(frozen=True)
-class HitRateBand:
-    """Batch cache hits are best-effort: the batch + caching total across the table's hit-rate band."""
-
-    low_hit_rate: Decimal
-    high_hit_rate: Decimal
-    total_at_low_hit_rate_usd: Decimal
-    total_at_high_hit_rate_usd: Decimal
-
-
-@dataclass(frozen=True)
-class Estimate:
-    workload: Workload
-    model_id: str
-    model_name: str
-    as_of: dt.date
-    prices_effective_from: dt.date
-    tool_system_prompt_tokens: int
-    cacheable_prefix_tokens: int
-    prompt_tokens: int
-    caching_possible: bool
-    tier_threshold_tokens: int | None
-    modes: tuple[ModeCost, ...]
-    prices: PricePeriod
-    batch_cached_hit_band: HitRateBand | None
-    warnings: tuple[EstimateWarning, ...]
-
-    def mode(self, name: Mode) -> ModeCost:
-        return next(mode for mode in self.modes if mode.mode == name)
-
-    @property
-    def ranking(self) -> tuple[ModeCost, ...]:
-        """Available modes, cheapest first."""
-        return tuple(sorted((m for m in self.modes if m.available), key=lambda m: m.rank or 0))
-
-
-@dataclass(frozen=True)
-class PreparedWorkload:
-    """Everything resolved from the table for one workload; sweeps reuse it for thousands of points."""
-
-    workload: Workload
-    model: Model
-    as_of: dt.date
-    period: PricePeriod
-    tool_system_prompt_tokens: int
-    cacheable_prefix_tokens: int
-    prompt_tokens: int
-    caching_possible: bool
-    tier: PromptTier | None
-    rates: dict[Mode, ModeRates | Unpriced]
-    web_search_usd_per_request: Decimal
-    before_release: bool
 
 
 def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWorkload:
@@ -220,8 +128,6 @@ def _tool_system_prompt_tokens(workload: Workload, model: Model) -> int:
 
 def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate:
     """The workload's cost in every mode, with savings against real-time, the ranking and the traps."""
-    from estimator.checks import workload_warnings  # checks re-price trimmed workloads through this module
-
     table = table or load_price_table()
     prepared = prepare(workload, table)
     modes = rank_and_compare(tuple(mode_cost(prepared, mode) for mode in MODES))
@@ -240,8 +146,13 @@ def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate
         modes=modes,
         prices=prepared.period,
         batch_cached_hit_band=band,
-        warnings=workload_warnings(prepared, modes, band, table),
+        warnings=workload_warnings(prepared, modes, band, table, price_realtime=_realtime_pricer(table)),
     )
+
+
+def _realtime_pricer(table: PriceTable) -> Callable[[Workload], ModeCost]:
+    """How the warnings price a variant of the workload (e.g. trimmed under a tier) without importing us."""
+    return lambda variant: mode_cost(prepare(variant, table), "realtime")
 
 
 def mode_cost(prepared: PreparedWorkload, mode: Mode, *, hit_rate: Decimal | None = None) -> ModeCost:

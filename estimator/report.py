@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from estimator.batch_file import DryRunResult
 from estimator.costs import Estimate, EstimateWarning, ModeCost
 from estimator.format import decimal_text
 from estimator.planning import BreakEven, BudgetResult, ModelComparison
-from estimator.tokens import TokenEstimate
 from estimator.workload import MODES, Workload
 
 __all__ = [
@@ -18,10 +16,8 @@ __all__ = [
     "budget_to_dict",
     "comparison_rows",
     "comparison_to_dict",
-    "dry_run_to_dict",
     "estimate_rows",
     "estimate_to_dict",
-    "token_estimate_to_dict",
     "workload_to_dict",
 ]
 
@@ -220,71 +216,4 @@ def budget_to_dict(budget_usd: str, results: Iterable[BudgetResult]) -> dict[str
             }
             for r in results
         },
-    }
-
-
-def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:
-    def mode_range(item: Any) -> dict[str, Any]:
-        if not item.available:
-            return {"available": False, "reason": item.unavailable_reason}
-        return {
-            "available": True,
-            "low_usd": decimal_text(item.low_usd),
-            "expected_usd": decimal_text(item.expected_usd),
-            "high_usd": decimal_text(item.high_usd),
-        }
-
-    return {
-        "file": result.source_name,
-        "bytes": result.bytes_read,
-        "lines": result.lines,
-        "requests": result.requests,
-        "invalid_lines": result.invalid_lines,
-        "hit_rate": decimal_text(result.hit_rate),
-        "output_assumption": result.output_assumption,
-        "models": [
-            {
-                "model": m.model_id,
-                "requests": m.requests,
-                "input_tokens": {
-                    "low": m.input_tokens_low,
-                    "expected": m.input_tokens_expected,
-                    "high": m.input_tokens_high,
-                },
-                "count_source": m.count_source,
-                "count_detail": m.count_detail,
-                "cacheable_prefix_tokens": m.cacheable_tokens,
-                "cache_write_tokens": decimal_text(m.cache_write_tokens),
-                "cache_read_tokens": decimal_text(m.cache_read_tokens),
-                "distinct_prefixes": m.distinct_prefixes,
-                "output_tokens": {"expected": m.output_tokens_expected, "max": m.output_tokens_max},
-                "modes": {c.mode: mode_range(c) for c in m.costs},
-            }
-            for m in result.models
-        ],
-        "totals": {t.mode: mode_range(t) for t in result.totals},
-        "split": [
-            {
-                "batch": s.index,
-                "first_line": s.first_line,
-                "last_line": s.last_line,
-                "requests": s.requests,
-                "bytes": s.bytes,
-            }
-            for s in result.split
-        ],
-        "notes": list(result.notes),
-        "problems": [
-            {"line": p.line, "custom_id": p.custom_id, "severity": p.severity, "code": p.code, "message": p.message}
-            for p in result.problems
-        ],
-    }
-
-
-def token_estimate_to_dict(result: TokenEstimate) -> dict[str, Any]:
-    return {
-        "tokens": {"low": result.low_tokens, "expected": result.expected_tokens, "high": result.high_tokens},
-        "source": result.source,
-        "detail": result.detail,
-        "notes": list(result.notes),
     }

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from estimator import BatchFileError
-from estimator import batch_file as batch_module
-from estimator.batch_file import DryRunResult, analyze_batch_file
-from estimator.offline_tokens import cl100k_token_count
+from estimator.batches import dry_run as batch_module
+from estimator.batches.dry_run import DryRunResult, analyze_batch_file
+from estimator.tokens.offline import cl100k_token_count
 from pricing import DEFAULT_TABLE_PATH, PriceTable, parse_price_table
 from tests.conftest import FIXTURES
 from tests.fake_anthropic import FakeAnthropic, fake_input_tokens, serve_fake_anthropic

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from estimator.errors import ExactCountError
-from estimator.exact_tokens import COUNT_TOKENS_PARAMS, CountFailure, ExactCountResult, count_exact
+from estimator.tokens.exact import COUNT_TOKENS_PARAMS, CountFailure, ExactCountResult, count_exact
 from tests.fake_anthropic import (
     UNKNOWN_MODEL_PREFIX,
     FakeAnthropic,

@@ -26,10 +26,10 @@ def test_import_estimator_loads_no_ui_tokenizer_or_sdk() -> None:
 @pytest.mark.parametrize(
     ("module", "heavy"),
     [
-        ("estimator.offline_tokens", ("tiktoken", "regex")),
-        ("estimator.request_anatomy", ("tiktoken",)),
-        ("estimator.exact_tokens", ("anthropic",)),
-        ("estimator.batch_file", ("tiktoken", "anthropic", "streamlit", "plotly")),
+        ("estimator.tokens.offline", ("tiktoken", "regex")),
+        ("estimator.tokens.anatomy", ("tiktoken",)),
+        ("estimator.tokens.exact", ("anthropic",)),
+        ("estimator.batches.dry_run", ("tiktoken", "anthropic", "streamlit", "plotly")),
     ],
 )
 def test_heavy_libraries_load_on_first_use_not_on_import(module: str, heavy: tuple[str, ...]) -> None:
@@ -66,3 +66,80 @@ def test_pricing_imports_nothing_above_it() -> None:
 
 def test_estimator_never_imports_the_ui() -> None:
     assert not {"app", "streamlit", "plotly"} & _imported_top_levels("estimator")
+
+
+CORE = {"errors", "workload", "rates", "results", "costs", "checks", "planning", "format", "report"}
+"""The workload core of `estimator/`; every other subpackage is a capability, and `cli` sits on top."""
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every estimator/pricing module and the project modules it imports, lazy imports included."""
+    graph: dict[str, set[str]] = {}
+    for package in ("pricing", "estimator"):
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            name = ".".join(parts)
+            edges: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    edges.add(node.module)
+                elif isinstance(node, ast.Import):
+                    edges |= {alias.name for alias in node.names}
+            graph[name] = {edge for edge in edges if edge.split(".")[0] in ("pricing", "estimator")}
+    return graph
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if parts[0] == "pricing":
+        return 0
+    if len(parts) == 1 or parts[1] in CORE:
+        return 1
+    return 3 if parts[1] in ("cli", "__main__") else 2
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    # A package's __init__ may gather its own modules; every other import must go to a lower layer or
+    # stay inside the same capability (estimator.tokens.* → estimator.tokens.*).
+    upward = []
+    for module, edges in _module_graph().items():
+        for edge in edges:
+            same_package = edge.split(".")[:2] == module.split(".")[:2]
+            if module == "estimator" or same_package:
+                continue
+            if _layer(edge) > _layer(module) or (_layer(edge) == 2 == _layer(module)):
+                upward.append(f"{module} → {edge}")
+    # Capabilities may build on each other only through a documented dependency.
+    allowed = {
+        "estimator.batches.dry_run → estimator.tokens.offline",
+        "estimator.batches.dry_run → estimator.tokens.anatomy",
+        "estimator.batches.dry_run → estimator.tokens.counting",
+        "estimator.batches.dry_run → estimator.tokens.exact",
+    }
+    assert sorted(set(upward) - allowed) == []
+
+
+def test_no_import_cycles_even_through_lazy_imports() -> None:
+    graph = _module_graph()
+    resolved = {m: {e for e in edges if e in graph and e != m} for m, edges in graph.items()}
+    visiting: list[str] = []
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        if module in done:
+            return
+        if module in visiting:
+            cycles.append([*visiting[visiting.index(module) :], module])
+            return
+        visiting.append(module)
+        for edge in sorted(resolved[module]):
+            visit(edge)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(resolved):
+        visit(module)
+    assert cycles == []

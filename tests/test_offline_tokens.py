@@ -23,9 +23,9 @@ import regex  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import estimator.offline_tokens as offline_tokens
+import estimator.tokens.offline as offline_tokens
 from estimator.errors import TokenizerDataError
-from estimator.offline_tokens import (
+from estimator.tokens.offline import (
     CL100K_DATA_PATH,
     CL100K_SHA256,
     cl100k_token_count,
@@ -127,7 +127,7 @@ def test_any_text_matches_the_reference(text: str) -> None:
 
 def test_shipped_file_is_the_genuine_cl100k() -> None:
     assert hashlib.sha256(gzip.decompress(CL100K_DATA_PATH.read_bytes())).hexdigest() == CL100K_SHA256
-    assert (PROJECT_ROOT / "data" / "LICENSE-tiktoken.txt").read_text().count("MIT License") == 1
+    assert CL100K_DATA_PATH.with_name("LICENSE-tiktoken.txt").read_text().count("MIT License") == 1
 
 
 def test_pattern_and_special_tokens_are_tiktokens_own(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,7 +203,7 @@ socket.socket.connect_ex = refuse
 socket.create_connection = refuse
 socket.getaddrinfo = refuse
 
-import estimator.offline_tokens as offline_tokens
+import estimator.tokens.offline as offline_tokens
 
 light_import = "tiktoken" not in sys.modules
 counts = offline_tokens.cl100k_token_counts(json.loads(sys.argv[1]))

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimator.request_anatomy import (
+from estimator.tokens.anatomy import (
     Breakpoint,
     PrefixBreakpoint,
     RequestAnatomy,

@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from estimator import TokenCountError, UnknownModelError
-from estimator.offline_tokens import cl100k_token_count
-from estimator.tokens import calibrated_estimate, count_request, count_text
+from estimator.tokens.counting import calibrated_estimate, count_request, count_text
+from estimator.tokens.offline import cl100k_token_count
 from pricing import PriceTable
 from tests.fake_anthropic import FakeAnthropic, fake_input_tokens, serve_fake_anthropic
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from estimator.batch_file import DryRunResult, ModeRange
+from estimator.batches.dry_run import DryRunResult, ModeRange
 from estimator.format import format_percent, format_tokens, format_usd
 from estimator.workload import MODES
 from ui.labels import MODE_LABELS, NOT_PRICED

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from estimator.batch_file import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO
+from estimator.batches.dry_run import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO
 from estimator.errors import EstimatorError
 from estimator.planning import hit_rate_from_traffic
 from estimator.workload import Workload, to_decimal

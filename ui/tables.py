@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from estimator.format import decimal_text, format_percent, format_tokens, format_usd
 from estimator.planning import BudgetResult, ModelComparison
-from estimator.tokens import TokenEstimate
+from estimator.tokens.counting import TokenEstimate
 from estimator.workload import MODES
 from pricing import Model, PricePeriod, PriceTable, RateSet
 from pricing.cli import format_rate

@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import IO, Any, Literal
 
-from estimator.batch_reader import iter_items, open_source
-from estimator.batch_validation import LineProblem, LineValidator
+from estimator.batches.reader import iter_items, open_source
+from estimator.batches.validation import LineProblem, LineValidator
 from estimator.costs import EXACT, MTOK, price_lines
 from estimator.errors import BatchFileError
-from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
 from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
-from estimator.request_anatomy import CacheTTL, flatten_request, prefix_keys
-from estimator.tokens import CountSource, request_fixed_tokens
+from estimator.tokens.anatomy import CacheTTL, flatten_request, prefix_keys
+from estimator.tokens.counting import CountSource, request_fixed_tokens
+from estimator.tokens.offline import cl100k_token_counts, non_latin_letter_share
 from estimator.workload import DEFAULT_HIT_RATE, MODES, Mode, to_decimal, to_fraction, to_token_count
 from pricing import Model, PricePeriod, PriceTable, load_price_table
 
@@ -598,7 +598,7 @@ def _apply_sample(
     on_progress: Progress | None,
     notes: list[str],
 ) -> None:
-    from estimator.exact_tokens import count_exact
+    from estimator.tokens.exact import count_exact
 
     assert scan.reservoir is not None
     by_line = {r.line: r for r in scan.requests}
@@ -623,7 +623,7 @@ def _apply_exact_all(
     notes: list[str],
     source: Any,
 ) -> None:
-    from estimator.exact_tokens import count_exact
+    from estimator.tokens.exact import count_exact
 
     wanted = {r.line for r in scan.requests}
     exact_by_line: dict[int, int] = {}

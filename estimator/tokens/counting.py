@@ -22,8 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from estimator.errors import TokenCountError
-from estimator.offline_tokens import cl100k_token_counts, non_latin_letter_share
-from estimator.request_anatomy import RequestAnatomy, flatten_request
+from estimator.tokens.anatomy import RequestAnatomy, flatten_request
+from estimator.tokens.offline import cl100k_token_counts, non_latin_letter_share
 from pricing import Model, PriceTable, TokenizerCalibration, load_price_table
 
 __all__ = [
@@ -248,7 +248,7 @@ def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
 def _exact_or_fallback(
     params: Mapping[str, Any], offline: TokenEstimate, api_key: str | None, base_url: str | None, timeout_s: float
 ) -> TokenEstimate:
-    from estimator.exact_tokens import count_exact
+    from estimator.tokens.exact import count_exact
 
     result = count_exact([params], api_key=api_key, base_url=base_url, timeout_s=timeout_s, max_concurrency=1)
     exact = result.input_tokens[0]

@@ -1,11 +1,11 @@
-"""Offline token counts with tiktoken's ``cl100k_base``, loaded from the copy shipped in ``data/``.
+"""Offline token counts with tiktoken's ``cl100k_base``, loaded from the copy shipped in the package.
 
 Claude's tokenizers are not public. ``cl100k_base`` times a per-generation factor is the calibrated
 offline proxy this project uses (legacy ~1.15, 2026 generation ~1.50; non-Latin scripts are
 over-counted, which is the safe error for a cost estimate). ``tiktoken.get_encoding`` would download
-the ranks at run time and write a cache file; ``load_cl100k`` builds the same encoding from
-``data/cl100k_base.tiktoken.gz`` instead, after checking its sha256, with no network access, no
-environment variable and no cache writes.
+the ranks at run time and write a cache file; ``load_cl100k`` builds the same encoding from the package
+data ``estimator/tokens/data/cl100k_base.tiktoken.gz`` instead, after checking its sha256, with no network
+access, no environment variable and no cache writes.
 
 Measured on the project's 2-core machine (tiktoken 0.14.0, Python 3.11, scratch scripts):
 
@@ -28,6 +28,7 @@ import binascii
 import functools
 import gzip
 import hashlib
+import importlib.resources
 import os
 import re
 import zlib
@@ -50,7 +51,8 @@ __all__ = [
     "non_latin_letter_share",
 ]
 
-CL100K_DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "cl100k_base.tiktoken.gz"
+# Package data, found through importlib.resources so that an installed wheel works from any directory.
+CL100K_DATA_PATH = Path(str(importlib.resources.files("estimator.tokens") / "data" / "cl100k_base.tiktoken.gz"))
 # sha256 of the decompressed file, the same value tiktoken checks after downloading it.
 CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
 
@@ -73,8 +75,8 @@ _CHUNK_CHARS = 1 << 20
 _CHUNK_TEXTS = 2048
 
 _RESTORE_HINT = (
-    "it ships with the project (data/cl100k_base.tiktoken.gz, from tiktoken's public cl100k_base); "
-    "restore it with `git checkout -- data/cl100k_base.tiktoken.gz` or reinstall the project"
+    "it ships with the package (estimator/tokens/data/cl100k_base.tiktoken.gz, from tiktoken's public "
+    "cl100k_base); reinstall the package, or in a checkout `git checkout -- estimator/tokens/data`"
 )
 
 

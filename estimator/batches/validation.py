@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from estimator.batch_reader import RawItem
+from estimator.batches.reader import RawItem
 from pricing import Model, PriceTable, UnknownModelError
 
 __all__ = ["LineProblem", "LineValidator"]

@@ -1,25 +1,23 @@
-"""The `dry-run` and `count` subcommands of `python -m estimator` (token counting and batch files)."""
+"""`dry-run`: validate, count and price a Message Batches file before sending it."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from estimator.batch_file import DEFAULT_OUTPUT_RATIO, DryRunResult, analyze_batch_file
+from estimator.batches.dry_run import DEFAULT_OUTPUT_RATIO, DryRunResult, analyze_batch_file
+from estimator.batches.report import dry_run_to_dict
+from estimator.cli.common import parse_date
 from estimator.errors import EstimatorError
 from estimator.format import format_percent, format_tokens, format_usd
-from estimator.report import dry_run_to_dict, token_estimate_to_dict
-from estimator.tokens import count_tokens
 from estimator.workload import DEFAULT_HIT_RATE, MODES
 from pricing.text_table import render_text_table
 
-__all__ = ["add_count_command", "add_dry_run_command", "render_dry_run"]
+__all__ = ["add_dry_run_command", "render_dry_run"]
 
 _SHOWN_PROBLEMS = 50
 _PROGRESS_MIN_BYTES = 8_000_000
@@ -45,7 +43,7 @@ def add_dry_run_command(commands: Any) -> None:
         help=f"expected output as a share of max_tokens (default {DEFAULT_OUTPUT_RATIO})",
     )
     output.add_argument("--output-tokens", default=None, help="expected output tokens per request")
-    parser.add_argument("--as-of", type=_date, default=None, metavar="DATE")
+    parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE")
     parser.add_argument("--api", action="store_true", help="exact counts with count_tokens (needs ANTHROPIC_API_KEY)")
     parser.add_argument(
         "--sample",
@@ -59,28 +57,6 @@ def add_dry_run_command(commands: Any) -> None:
     progress.add_argument("--progress", dest="progress", action="store_true", default=None)
     progress.add_argument("--no-progress", dest="progress", action="store_false")
     parser.set_defaults(handler=_cmd_dry_run)
-
-
-def add_count_command(commands: Any) -> None:
-    parser = commands.add_parser(
-        "count",
-        help="Claude tokens of a text or of one Messages request (JSON)",
-        description="Count the tokens of plain text, or of a Messages request given as JSON (its params or a "
-        "batch line). Offline by default (an approximation with its range); --api for an exact count.",
-    )
-    parser.add_argument("file", nargs="?", type=Path, default=None, help="a text or JSON file (default: stdin)")
-    parser.add_argument("--text", default=None, help="count this text instead of a file")
-    parser.add_argument("--model", default=None, help="model id (required for plain text)")
-    parser.add_argument("--api", action="store_true", help="exact count with count_tokens (needs ANTHROPIC_API_KEY)")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.set_defaults(handler=_cmd_count)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -187,33 +163,3 @@ def _range_text(item: Any) -> str:
     if not item.available:
         return "n/a"
     return f"{format_usd(item.low_usd)} / {format_usd(item.expected_usd)} / {format_usd(item.high_usd)}"
-
-
-def _cmd_count(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    text = args.text if args.text is not None else _read_input(args.file)
-    if args.model is None and not text.lstrip().startswith("{"):
-        raise EstimatorError("--model is required to count plain text (the tokenizer depends on it)")
-    result = count_tokens(text, model=args.model, use_api=args.api)
-    if args.format == "json":
-        json.dump(token_estimate_to_dict(result), out, indent=2)
-        out.write("\n")
-        return 0
-    if result.is_exact:
-        out.write(f"{format_tokens(result.expected_tokens)} tokens (exact, count_tokens)\n")
-    else:
-        out.write(
-            f"~{format_tokens(result.expected_tokens)} tokens (range {format_tokens(result.low_tokens)}–"
-            f"{format_tokens(result.high_tokens)}; {result.detail})\n"
-        )
-    for note in result.notes:
-        out.write(f"i {note}\n")
-    return 0
-
-
-def _read_input(path: Path | None) -> str:
-    if path is None:
-        return sys.stdin.read()
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise EstimatorError(f"{path}: cannot read ({error})") from None

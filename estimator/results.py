@@ -1,0 +1,130 @@
+"""What the estimator returns: frozen records of a workload's cost, mode by mode, and its traps.
+
+Kept apart from the arithmetic (`estimator.costs`) so that the warnings (`estimator.checks`) can read
+these records without importing the module that builds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, get_args
+
+from estimator.rates import ModeRates, Unpriced
+from estimator.workload import Mode, Workload
+from pricing import Model, PricePeriod, PromptTier
+
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "CostLine",
+    "Estimate",
+    "EstimateWarning",
+    "HitRateBand",
+    "ModeCost",
+    "PreparedWorkload",
+]
+
+Category = Literal["uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"]
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One category of a mode's bill. `quantity` is expected tokens (or searches) over the workload:
+    fractional when a hit rate splits requests between cache reads and writes."""
+
+    category: Category
+    quantity: Decimal
+    rate_mtok: Decimal | None
+    usd: Decimal
+
+
+@dataclass(frozen=True)
+class ModeCost:
+    mode: Mode
+    lines: tuple[CostLine, ...]
+    per_request_usd: Decimal
+    total_usd: Decimal
+    caching_applied: bool
+    rates: ModeRates | None
+    savings_usd: Decimal | None = None
+    savings_pct: Decimal | None = None
+    rank: int | None = None
+    unavailable_reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+    def line(self, category: Category) -> CostLine:
+        return next(line for line in self.lines if line.category == category)
+
+    @property
+    def breakdown_usd(self) -> dict[Category, Decimal]:
+        return {line.category: line.usd for line in self.lines}
+
+
+@dataclass(frozen=True)
+class EstimateWarning:
+    """A trap worth knowing. `field` names the workload input it concerns, for display beside it."""
+
+    code: str
+    message: str
+    field: str | None = None
+    severity: Literal["warning", "info"] = "warning"
+
+
+@dataclass(frozen=True)
+class HitRateBand:
+    """Batch cache hits are best-effort: the batch + caching total across the table's hit-rate band."""
+
+    low_hit_rate: Decimal
+    high_hit_rate: Decimal
+    total_at_low_hit_rate_usd: Decimal
+    total_at_high_hit_rate_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Estimate:
+    workload: Workload
+    model_id: str
+    model_name: str
+    as_of: dt.date
+    prices_effective_from: dt.date
+    tool_system_prompt_tokens: int
+    cacheable_prefix_tokens: int
+    prompt_tokens: int
+    caching_possible: bool
+    tier_threshold_tokens: int | None
+    modes: tuple[ModeCost, ...]
+    prices: PricePeriod
+    batch_cached_hit_band: HitRateBand | None
+    warnings: tuple[EstimateWarning, ...]
+
+    def mode(self, name: Mode) -> ModeCost:
+        return next(mode for mode in self.modes if mode.mode == name)
+
+    @property
+    def ranking(self) -> tuple[ModeCost, ...]:
+        """Available modes, cheapest first."""
+        return tuple(sorted((m for m in self.modes if m.available), key=lambda m: m.rank or 0))
+
+
+@dataclass(frozen=True)
+class PreparedWorkload:
+    """Everything resolved from the table for one workload; sweeps reuse it for thousands of points."""
+
+    workload: Workload
+    model: Model
+    as_of: dt.date
+    period: PricePeriod
+    tool_system_prompt_tokens: int
+    cacheable_prefix_tokens: int
+    prompt_tokens: int
+    caching_possible: bool
+    tier: PromptTier | None
+    rates: dict[Mode, ModeRates | Unpriced]
+    web_search_usd_per_request: Decimal
+    before_release: bool
