@@ -29,6 +29,7 @@ from estimator.errors import (
     TokenCountError,
     TokenizerDataError,
 )
+from estimator.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from estimator.batches.dry_run import DryRunResult, analyze_batch_file

@@ -31,6 +31,7 @@ from estimator.cli.count import add_count_command
 from estimator.cli.dry_run import add_dry_run_command
 from estimator.cli.estimate import add_estimate_command, render_estimate
 from estimator.errors import EstimatorError
+from estimator.version import __version__
 from pricing import PricingError
 
 __all__ = ["main", "render_comparison", "render_estimate"]
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m estimator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"claude-cost-planner {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add_command in (
         add_estimate_command,
