@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -211,6 +212,14 @@ def _batch_split(prepared: PreparedWorkload, table: PriceTable) -> Iterator[Esti
     )
 
 
+_MODE_WORDS = {
+    "realtime": "real-time",
+    "realtime_cached": "real-time with caching",
+    "batch": "batch",
+    "batch_cached": "batch with caching",
+}
+
+
 def _caching_loses(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
     if not prepared.caching_possible:
         return
@@ -218,34 +227,50 @@ def _caching_loses(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> I
     for cached, plain in (("realtime_cached", "realtime"), ("batch_cached", "batch")):
         with_cache, without = by_mode[cached], by_mode[plain]  # type: ignore[index]
         if with_cache.available and without.available and with_cache.total_usd > without.total_usd:
-            rate = prepared.workload.cache_hit_rate
             yield EstimateWarning(
                 "caching_loses",
-                f"At a {format_percent(rate * 100)} hit rate the cache write premium outweighs the reads: {cached} "
-                f"costs {format_usd(with_cache.total_usd - without.total_usd)} more than {plain}. "
-                "`breakeven` gives the hit rate above which caching pays.",
+                functools.partial(_caching_loses_text, prepared, with_cache, without),
                 "cache_hit_rate",
             )
             return
 
 
+def _caching_loses_text(prepared: PreparedWorkload, with_cache: ModeCost, without: ModeCost) -> str:
+    rate = prepared.workload.cache_hit_rate
+    text = (
+        f"At a {format_percent(rate * 100)} hit rate the cache write premium outweighs the reads: "
+        f"{_MODE_WORDS[with_cache.mode]} costs {format_usd(with_cache.total_usd - without.total_usd)} more than "
+        f"{_MODE_WORDS[without.mode]}."
+    )
+    rates = with_cache.rates
+    write = rates.cache_write_mtok(prepared.workload.cache_ttl) if rates else None
+    if rates is not None and write is not None and rates.cache_read_mtok is not None and write > rates.cache_read_mtok:
+        # Caching pays when h·read + (1 − h)·write < input, i.e. above h = (write − input) / (write − read).
+        pays_above = (write - rates.input_mtok) / (write - rates.cache_read_mtok)
+        text += f" Caching pays above a {format_percent(pays_above * 100)} hit rate."
+    return text
+
+
 def _batch_band(prepared: PreparedWorkload, band: HitRateBand | None) -> Iterator[EstimateWarning]:
     if band is None:
         return
+    yield EstimateWarning(
+        "batch_hit_rate_band", functools.partial(_batch_band_text, prepared, band), "cache_hit_rate", "info"
+    )
+
+
+def _batch_band_text(prepared: PreparedWorkload, band: HitRateBand) -> str:
     advice = (
         " Anthropic recommends the 1-hour TTL for context shared across a batch, and warming the cache with "
         "one request before the rest."
         if prepared.workload.cache_ttl == "5m"
         else " Warm the cache with one request before the rest."
     )
-    yield EstimateWarning(
-        "batch_hit_rate_band",
+    return (
         f"Cache hits in batches are best-effort (Anthropic quotes {format_percent(band.low_hit_rate * 100)}–"
         f"{format_percent(band.high_hit_rate * 100)}): batch + caching would cost "
         f"{format_usd(band.total_at_high_hit_rate_usd)} at {format_percent(band.high_hit_rate * 100)} hits to "
-        f"{format_usd(band.total_at_low_hit_rate_usd)} at {format_percent(band.low_hit_rate * 100)}.{advice}",
-        "cache_hit_rate",
-        "info",
+        f"{format_usd(band.total_at_low_hit_rate_usd)} at {format_percent(band.low_hit_rate * 100)}.{advice}"
     )
 
 

@@ -21,7 +21,9 @@ traps any rounding), so a figure can be compared with `==` to a hand computation
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from estimator.checks import workload_warnings
@@ -38,7 +40,7 @@ from estimator.results import (
     PreparedWorkload,
 )
 from estimator.workload import MODES, Mode, Workload
-from pricing import Model, PricePeriod, PriceTable, load_price_table
+from pricing import Model, PricePeriod, PriceTable, PromptTier, load_price_table
 
 __all__ = [
     "CATEGORIES",
@@ -56,9 +58,12 @@ __all__ = [
 ]
 
 MTOK = Decimal(1_000_000)
+_ZERO = Decimal(0)
+_ZERO_LINES = tuple(CostLine(category, _ZERO, None, _ZERO) for category in CATEGORIES)
 
 # Exact money arithmetic: enough digits for any accepted workload, and rounding is an error, not a habit.
 EXACT = Context(prec=80, traps=[InvalidOperation, Inexact])
+_RATIO = Context(prec=28)
 
 
 def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWorkload:
@@ -77,13 +82,7 @@ def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWork
     minimum = model.min_cacheable_prompt_tokens
     caching_possible = prefix > 0 and minimum is not None and prefix >= minimum
     tier = tier_for(period, prompt)
-    geo_multiplier = table.rules.data_residency.us_multiplier if workload.geo == "us" else Decimal(1)
-    rates = {
-        mode: resolve_mode_rates(
-            period, mode, tier=tier, fast=workload.fast, geo_multiplier=geo_multiplier, model_name=model.name
-        )
-        for mode in MODES
-    }
+    rates = _rates_by_mode(table, model, period, tier, workload, day)
     with localcontext(EXACT):
         search_usd = workload.web_searches_per_request * table.rules.web_search.usd_per_1000_searches / 1000
     return PreparedWorkload(
@@ -100,6 +99,35 @@ def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWork
         web_search_usd_per_request=search_usd,
         before_release=before_release,
     )
+
+
+_RATES_CACHE: weakref.WeakKeyDictionary[PriceTable, dict[tuple[object, ...], dict[Mode, ModeRates | Unpriced]]] = (
+    weakref.WeakKeyDictionary()
+)
+_RATES_CACHE_LIMIT = 4096
+
+
+def _rates_by_mode(
+    table: PriceTable, model: Model, period: PricePeriod, tier: PromptTier | None, workload: Workload, day: dt.date
+) -> dict[Mode, ModeRates | Unpriced]:
+    """Each mode's rates, resolved once per table, price row, tier, options and day (sweeps and the app ask for
+    the same ones thousands of times). Keyed by identity: the rows belong to the table, which the cache
+    holds only weakly, so a reloaded table starts afresh."""
+    cache = _RATES_CACHE.setdefault(table, {})
+    key = (id(period), id(tier), workload.fast, workload.geo, day)
+    rates = cache.get(key)
+    if rates is None:
+        geo_multiplier = table.rules.data_residency.us_multiplier if workload.geo == "us" else Decimal(1)
+        rates = {
+            mode: resolve_mode_rates(
+                period, mode, tier=tier, fast=workload.fast, geo_multiplier=geo_multiplier, model_name=model.name
+            )
+            for mode in MODES
+        }
+        if len(cache) >= _RATES_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = rates
+    return rates
 
 
 def _check_options(workload: Workload, model: Model, period: PricePeriod, table: PriceTable) -> None:
@@ -130,8 +158,8 @@ def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate
     """The workload's cost in every mode, with savings against real-time, the ranking and the traps."""
     table = table or load_price_table()
     prepared = prepare(workload, table)
-    modes = rank_and_compare(tuple(mode_cost(prepared, mode) for mode in MODES))
-    band = _batch_hit_band(prepared, table)
+    modes = priced_modes(prepared)
+    band = _batch_hit_band(prepared, modes[MODES.index("batch_cached")], table)
     return Estimate(
         workload=workload,
         model_id=prepared.model.id,
@@ -156,25 +184,68 @@ def _realtime_pricer(table: PriceTable) -> Callable[[Workload], ModeCost]:
 
 
 def mode_cost(prepared: PreparedWorkload, mode: Mode, *, hit_rate: Decimal | None = None) -> ModeCost:
-    """One mode's bill for the prepared workload (optionally at another hit rate)."""
+    """One mode's bill for the prepared workload (optionally at another hit rate), unranked."""
+    with localcontext(EXACT):
+        return _mode_cost(mode, _price_mode(prepared, mode, hit_rate), None, None)
+
+
+def priced_modes(prepared: PreparedWorkload) -> tuple[ModeCost, ...]:
+    """Every mode priced once, with its savings against real-time and its rank (1 = cheapest; ties share)."""
+    with localcontext(EXACT):
+        priced = {mode: _price_mode(prepared, mode) for mode in MODES}
+        ranks = _ranks({mode: bill.total_usd for mode, bill in priced.items() if not isinstance(bill, Unpriced)})
+        realtime = priced["realtime"]
+        baseline = None if isinstance(realtime, Unpriced) else realtime.total_usd
+        return tuple(_mode_cost(mode, bill, baseline, ranks.get(mode)) for mode, bill in priced.items())
+
+
+@dataclass(frozen=True, slots=True)
+class _Bill:
+    """A mode's bill before ranking: built once per mode, turned into a ModeCost once."""
+
+    lines: tuple[CostLine, ...]
+    per_request_usd: Decimal
+    total_usd: Decimal
+    caching: bool
+    rates: ModeRates
+
+
+def _price_mode(prepared: PreparedWorkload, mode: Mode, hit_rate: Decimal | None = None) -> _Bill | Unpriced:
+    """Inside `localcontext(EXACT)`."""
     rates = prepared.rates[mode]
     if isinstance(rates, Unpriced):
-        zero = Decimal(0)
-        lines = tuple(CostLine(category, zero, None, zero) for category in CATEGORIES)
-        return ModeCost(mode, lines, zero, zero, False, None, unavailable_reason=rates.reason)
-    workload = prepared.workload
-    caching = mode.endswith("cached") and prepared.caching_possible
-    with localcontext(EXACT):
-        quantities = _per_request_quantities(prepared, caching, hit_rate)
-        per_request_lines = price_lines(quantities, rates, prepared.web_search_usd_per_request)
-        requests = Decimal(workload.requests)
-        lines = tuple(
-            CostLine(line.category, line.quantity * requests, line.rate_mtok, line.usd * requests)
-            for line in per_request_lines
-        )
-        per_request = sum((line.usd for line in per_request_lines), Decimal(0))
-        total = per_request * requests
-    return ModeCost(mode, lines, per_request, total, caching, rates)
+        return rates
+    caching = prepared.caching_possible and mode.endswith("cached")
+    requests = Decimal(prepared.workload.requests)
+    quantities = _per_request_quantities(prepared, caching, hit_rate)
+    per_request = _ZERO
+    lines = []
+    for category, quantity, rate, usd in _priced_quantities(quantities, rates, prepared.web_search_usd_per_request):
+        per_request += usd
+        lines.append(CostLine(category, quantity * requests, rate, usd * requests))
+    return _Bill(tuple(lines), per_request, per_request * requests, caching, rates)
+
+
+def _mode_cost(mode: Mode, bill: _Bill | Unpriced, baseline_usd: Decimal | None, rank: int | None) -> ModeCost:
+    if isinstance(bill, Unpriced):
+        return ModeCost(mode, _ZERO_LINES, _ZERO, _ZERO, False, None, unavailable_reason=bill.reason)
+    savings = pct = None
+    if baseline_usd is not None:
+        savings = baseline_usd - bill.total_usd
+        pct = _percent(savings, baseline_usd)
+    return ModeCost(
+        mode, bill.lines, bill.per_request_usd, bill.total_usd, bill.caching, bill.rates, savings, pct, rank
+    )
+
+
+def _ranks(totals: dict[Mode, Decimal]) -> dict[Mode, int]:
+    # Equal totals share a rank (1, 1, 3): a tie is not a preference.
+    ordered = sorted(totals.items(), key=lambda item: item[1])
+    ranks: dict[Mode, int] = {}
+    for position, (mode, total) in enumerate(ordered, start=1):
+        tied_with = ordered[position - 2] if position > 1 and ordered[position - 2][1] == total else None
+        ranks[mode] = ranks[tied_with[0]] if tied_with is not None else position
+    return ranks
 
 
 def _per_request_quantities(
@@ -198,73 +269,57 @@ def _per_request_quantities(
 
 def price_lines(quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal) -> tuple[CostLine, ...]:
     """Price token quantities per category at a mode's rates (call inside `localcontext(EXACT)`)."""
-    rate_of: dict[Category, Decimal | None] = {
-        "uncached_input": rates.input_mtok,
-        "cache_write_5m": rates.cache_write_5m_mtok,
-        "cache_write_1h": rates.cache_write_1h_mtok,
-        "cache_read": rates.cache_read_mtok,
-        "output": rates.output_mtok,
-    }
-    lines = []
-    for category in CATEGORIES:
+    return tuple(CostLine(*priced) for priced in _priced_quantities(quantities, rates, search_usd))
+
+
+def _priced_quantities(
+    quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal
+) -> Iterator[tuple[Category, Decimal, Decimal | None, Decimal]]:
+    """(category, quantity, rate per MTok, USD) in `CATEGORIES` order; inside `localcontext(EXACT)`."""
+    token_rates: tuple[tuple[Category, Decimal | None], ...] = (
+        ("uncached_input", rates.input_mtok),
+        ("cache_write_5m", rates.cache_write_5m_mtok),
+        ("cache_write_1h", rates.cache_write_1h_mtok),
+        ("cache_read", rates.cache_read_mtok),
+        ("output", rates.output_mtok),
+    )
+    for category, rate in token_rates:
         quantity = quantities[category]
-        if category == "web_search":
-            lines.append(CostLine(category, quantity, None, search_usd))
-            continue
-        rate = rate_of[category]
-        if rate is None and quantity:
-            raise EstimatorError(f"internal: no {category} rate for a mode that uses it")
-        usd = quantity * rate / MTOK if rate is not None else Decimal(0)
-        lines.append(CostLine(category, quantity, rate, usd))
-    return tuple(lines)
-
-
-def rank_and_compare(modes: tuple[ModeCost, ...]) -> tuple[ModeCost, ...]:
-    """Savings of each mode against real-time, and the rank of each available mode (1 = cheapest)."""
-    baseline = next((m for m in modes if m.mode == "realtime" and m.available), None)
-    order = sorted((m for m in modes if m.available), key=lambda m: (m.total_usd, MODES.index(m.mode)))
-    rank = {m.mode: position for position, m in enumerate(order, start=1)}
-    result = []
-    for mode in modes:
-        if not mode.available:
-            result.append(mode)
-            continue
-        savings = pct = None
-        if baseline is not None:
-            savings = baseline.total_usd - mode.total_usd
-            pct = _percent(savings, baseline.total_usd)
-        result.append(
-            ModeCost(
-                mode.mode,
-                mode.lines,
-                mode.per_request_usd,
-                mode.total_usd,
-                mode.caching_applied,
-                mode.rates,
-                savings_usd=savings,
-                savings_pct=pct,
-                rank=rank[mode.mode],
-            )
-        )
-    return tuple(result)
+        if rate is None:
+            if quantity:
+                raise EstimatorError(f"internal: no {category} rate for a mode that uses it")
+            yield category, quantity, None, _ZERO
+        else:
+            yield category, quantity, rate, quantity * rate / MTOK
+    yield "web_search", quantities["web_search"], None, search_usd
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     """A ratio, not money: computed at 28 significant digits (the only rounded figure here)."""
     if whole == 0:
         return None
-    with localcontext(Context(prec=28)):
+    with localcontext(_RATIO):
         return part * 100 / whole
 
 
-def _batch_hit_band(prepared: PreparedWorkload, table: PriceTable) -> HitRateBand | None:
-    if not prepared.caching_possible or isinstance(prepared.rates["batch_cached"], Unpriced):
+def _batch_hit_band(prepared: PreparedWorkload, bill: ModeCost, table: PriceTable) -> HitRateBand | None:
+    """The batch + caching total at the ends of the best-effort band. Cost is linear in the hit rate, so it
+    follows from the bill at the workload's own rate: each hit trades a write for a read of the prefix."""
+    if not bill.caching_applied or bill.rates is None:
         return None
     rules = table.rules.batch
     low, high = rules.best_effort_hit_rate_low, rules.best_effort_hit_rate_high
-    return HitRateBand(
-        low_hit_rate=low,
-        high_hit_rate=high,
-        total_at_low_hit_rate_usd=mode_cost(prepared, "batch_cached", hit_rate=low).total_usd,
-        total_at_high_hit_rate_usd=mode_cost(prepared, "batch_cached", hit_rate=high).total_usd,
-    )
+    rates = bill.rates
+    write = rates.cache_write_mtok(prepared.workload.cache_ttl)
+    assert write is not None and rates.cache_read_mtok is not None  # a caching mode has cache rates
+    with localcontext(EXACT):
+        per_hit_usd = (
+            prepared.cacheable_prefix_tokens * (rates.cache_read_mtok - write) / MTOK * prepared.workload.requests
+        )
+        hits = prepared.workload.cache_hit_rate
+        return HitRateBand(
+            low_hit_rate=low,
+            high_hit_rate=high,
+            total_at_low_hit_rate_usd=bill.total_usd + (low - hits) * per_hit_usd,
+            total_at_high_hit_rate_usd=bill.total_usd + (high - hits) * per_hit_usd,
+        )

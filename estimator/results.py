@@ -7,7 +7,9 @@ these records without importing the module that builds them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, get_args
 
@@ -66,14 +68,38 @@ class ModeCost:
         return {line.category: line.usd for line in self.lines}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EstimateWarning:
-    """A trap worth knowing. `field` names the workload input it concerns, for display beside it."""
+    """A trap worth knowing. `field` names the workload input it concerns, for display beside it.
+
+    The text may be given as a function: it is then written on first read of `message`, so that
+    estimates nobody reads the warnings of (sweeps, comparisons, the gate) do not pay for the wording.
+    """
 
     code: str
-    message: str
+    text: str | Callable[[], str] = field(repr=False)
     field: str | None = None
     severity: Literal["warning", "info"] = "warning"
+
+    @functools.cached_property
+    def message(self) -> str:
+        return self.text if isinstance(self.text, str) else self.text()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EstimateWarning):
+            return NotImplemented
+        return (self.code, self.message, self.field, self.severity) == (
+            other.code,
+            other.message,
+            other.field,
+            other.severity,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.field, self.severity))
+
+    def __repr__(self) -> str:
+        return f"EstimateWarning(code={self.code!r}, message={self.message!r}, field={self.field!r})"
 
 
 @dataclass(frozen=True)
