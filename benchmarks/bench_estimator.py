@@ -1,7 +1,9 @@
 """How fast the estimator answers: one estimate, 10,000-point sweeps, a compare over every model.
 
 Run: .venv/bin/python benchmarks/bench_estimator.py
-Baseline in the same run: a sweep done naively, by calling `estimate()` once per point.
+Baselines in the same run: a sweep done naively, by calling `estimate()` once per point; and, when the
+optional genai-prices package is installed (requirements-dev.txt), its single-mode `calc_price` for the same
+real-time request, timed interleaved with `estimate()` so that machine load hits both alike.
 """
 
 from __future__ import annotations
@@ -47,8 +49,42 @@ def naive_hit_rate_sweep(points: int) -> list[object]:
     ]
 
 
+def per_call_us(fn: Callable[[], object], calls: int = 500) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def estimate_against_genai_prices(rounds: int = 9) -> None:
+    try:
+        from genai_prices import Usage, calc_price
+    except ImportError:
+        print("genai-prices not installed: `estimate()` vs `calc_price` skipped (pip install genai-prices)")
+        return
+    prompt = WORKLOAD.prefix_tokens + WORKLOAD.unique_input_tokens
+    usage = Usage(input_tokens=prompt, output_tokens=WORKLOAD.output_tokens)
+    table = load_price_table()
+
+    def ours() -> object:
+        return estimate(WORKLOAD, table=table)
+
+    def theirs() -> object:
+        return calc_price(usage, model_ref=WORKLOAD.model, provider_id="anthropic")
+
+    ours_us, theirs_us = [], []
+    for _ in range(rounds):  # interleaved: the same load hits both
+        ours_us.append(per_call_us(ours))
+        theirs_us.append(per_call_us(theirs))
+    ours_median, theirs_median = statistics.median(ours_us), statistics.median(theirs_us)
+    print(f"{'estimate(): 4 modes + band + warnings (median of ' + str(rounds) + ')':<55} {ours_median:9.1f} µs")
+    print(f"{'baseline: genai-prices calc_price, one mode':<55} {theirs_median:9.1f} µs")
+    print(f"{'ratio (baseline / ours)':<55} {theirs_median / ours_median:9.2f}x")
+
+
 def main() -> None:
     load_price_table()  # the table is cached for the app's whole life; measure the estimator itself
+    estimate_against_genai_prices()
     hit_rates = [str(Decimal(i) / (POINTS - 1))[:14] for i in range(POINTS)]
     rows = [
         ("estimate(): one workload, 4 modes + warnings", lambda: estimate(WORKLOAD), 200),

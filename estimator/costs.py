@@ -38,6 +38,7 @@ from estimator.results import (
     HitRateBand,
     ModeCost,
     PreparedWorkload,
+    PricedQuantity,
 )
 from estimator.workload import MODES, Mode, Workload
 from pricing import Model, PricePeriod, PriceTable, PromptTier, load_price_table
@@ -59,7 +60,6 @@ __all__ = [
 
 MTOK = Decimal(1_000_000)
 _ZERO = Decimal(0)
-_ZERO_LINES = tuple(CostLine(category, _ZERO, None, _ZERO) for category in CATEGORIES)
 
 # Exact money arithmetic: enough digits for any accepted workload, and rounding is an error, not a habit.
 EXACT = Context(prec=80, traps=[InvalidOperation, Inexact])
@@ -203,11 +203,12 @@ def priced_modes(prepared: PreparedWorkload) -> tuple[ModeCost, ...]:
 class _Bill:
     """A mode's bill before ranking: built once per mode, turned into a ModeCost once."""
 
-    lines: tuple[CostLine, ...]
+    per_request_lines: tuple[PricedQuantity, ...]
     per_request_usd: Decimal
     total_usd: Decimal
     caching: bool
     rates: ModeRates
+    requests: int
 
 
 def _price_mode(prepared: PreparedWorkload, mode: Mode, hit_rate: Decimal | None = None) -> _Bill | Unpriced:
@@ -216,25 +217,31 @@ def _price_mode(prepared: PreparedWorkload, mode: Mode, hit_rate: Decimal | None
     if isinstance(rates, Unpriced):
         return rates
     caching = prepared.caching_possible and mode.endswith("cached")
-    requests = Decimal(prepared.workload.requests)
     quantities = _per_request_quantities(prepared, caching, hit_rate)
-    per_request = _ZERO
-    lines = []
-    for category, quantity, rate, usd in _priced_quantities(quantities, rates, prepared.web_search_usd_per_request):
-        per_request += usd
-        lines.append(CostLine(category, quantity * requests, rate, usd * requests))
-    return _Bill(tuple(lines), per_request, per_request * requests, caching, rates)
+    lines = tuple(_priced_quantities(quantities, rates, prepared.web_search_usd_per_request))
+    per_request = sum((line[3] for line in lines), _ZERO)
+    requests = prepared.workload.requests
+    return _Bill(lines, per_request, per_request * requests, caching, rates, requests)
 
 
 def _mode_cost(mode: Mode, bill: _Bill | Unpriced, baseline_usd: Decimal | None, rank: int | None) -> ModeCost:
     if isinstance(bill, Unpriced):
-        return ModeCost(mode, _ZERO_LINES, _ZERO, _ZERO, False, None, unavailable_reason=bill.reason)
+        return ModeCost(mode, _ZERO, _ZERO, False, None, unavailable_reason=bill.reason)
     savings = pct = None
     if baseline_usd is not None:
         savings = baseline_usd - bill.total_usd
         pct = _percent(savings, baseline_usd)
     return ModeCost(
-        mode, bill.lines, bill.per_request_usd, bill.total_usd, bill.caching, bill.rates, savings, pct, rank
+        mode,
+        bill.per_request_usd,
+        bill.total_usd,
+        bill.caching,
+        bill.rates,
+        savings,
+        pct,
+        rank,
+        per_request_lines=bill.per_request_lines,
+        requests=bill.requests,
     )
 
 

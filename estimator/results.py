@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from typing import Literal, get_args
 
 from estimator.rates import ModeRates, Unpriced
@@ -30,6 +30,9 @@ __all__ = [
 
 Category = Literal["uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"]
 CATEGORIES: tuple[Category, ...] = get_args(Category)
+PricedQuantity = tuple[Category, Decimal, Decimal | None, Decimal]
+"""(category, quantity per request, rate per MTok or None, USD per request)."""
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,10 @@ class CostLine:
 
 @dataclass(frozen=True)
 class ModeCost:
+    """A mode's bill. `lines` (one per category, over the whole workload) are built on first read from the
+    per-request figures: estimates that only need totals (sweeps, comparisons, the gate) skip them."""
+
     mode: Mode
-    lines: tuple[CostLine, ...]
     per_request_usd: Decimal
     total_usd: Decimal
     caching_applied: bool
@@ -55,10 +60,24 @@ class ModeCost:
     savings_pct: Decimal | None = None
     rank: int | None = None
     unavailable_reason: str | None = None
+    per_request_lines: tuple[PricedQuantity, ...] = field(default=(), repr=False)
+    requests: int = 0
 
     @property
     def available(self) -> bool:
         return self.unavailable_reason is None
+
+    @functools.cached_property
+    def lines(self) -> tuple[CostLine, ...]:
+        if not self.per_request_lines:
+            return tuple(CostLine(category, _ZERO, None, _ZERO) for category in CATEGORIES)
+        requests = Decimal(self.requests)
+        # Products of exact Decimals with an integer: no rounding at any precision that holds them.
+        with localcontext(Context(prec=80, traps=[Inexact, InvalidOperation])):
+            return tuple(
+                CostLine(category, quantity * requests, rate, usd * requests)
+                for category, quantity, rate, usd in self.per_request_lines
+            )
 
     def line(self, category: Category) -> CostLine:
         return next(line for line in self.lines if line.category == category)
