@@ -33,6 +33,7 @@ from estimator.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from estimator.batches.dry_run import DryRunResult, analyze_batch_file
+    from estimator.conversations import Conversation, ConversationEstimate, estimate_conversation, sweep_turns
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
     from estimator.format import decimal_text, format_percent, format_tokens, format_usd
     from estimator.planning import (
@@ -55,6 +56,10 @@ if TYPE_CHECKING:
     from pricing import PriceTable, UnknownModelError, load_price_table
 
 _LAZY = {
+    "Conversation": "estimator.conversations",
+    "ConversationEstimate": "estimator.conversations",
+    "estimate_conversation": "estimator.conversations",
+    "sweep_turns": "estimator.conversations",
     "CostLine": "estimator.costs",
     "Estimate": "estimator.costs",
     "EstimateWarning": "estimator.costs",
@@ -101,6 +106,8 @@ __all__ = [
     "BreakEven",
     "BudgetResult",
     "CacheTTL",
+    "Conversation",
+    "ConversationEstimate",
     "CostLine",
     "DryRunResult",
     "Estimate",
@@ -131,6 +138,7 @@ __all__ = [
     "count_tokens",
     "decimal_text",
     "estimate",
+    "estimate_conversation",
     "estimate_to_dict",
     "format_percent",
     "format_tokens",
@@ -140,6 +148,7 @@ __all__ = [
     "sweep_hit_rate",
     "sweep_prefix_tokens",
     "sweep_requests",
+    "sweep_turns",
 ]
 
 

@@ -14,7 +14,7 @@ Examples:
 
 Token figures are per request; --prefix-tokens is the shared, cacheable prefix (tools + system + shared
 context), --input-tokens the unique input after it. Exit codes: 0 success, 1 dry-run found errors in the
-file, 2 bad input (one-line error). An API key (ANTHROPIC_API_KEY) is used only with --api.
+file, 2 bad input (one-line error), 130 interrupted. An API key (ANTHROPIC_API_KEY) is used only with --api.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import TextIO
 from estimator.cli.breakeven import add_breakeven_command
 from estimator.cli.budget import add_budget_command
 from estimator.cli.compare import add_compare_command, render_comparison
+from estimator.cli.conversation import add_conversation_command
 from estimator.cli.count import add_count_command
 from estimator.cli.dry_run import add_dry_run_command
 from estimator.cli.estimate import add_estimate_command, render_estimate
@@ -47,12 +48,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the shell's convention (128 + SIGINT), without a traceback
+        print("interrupted", file=err)
+        return 130
     return code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m estimator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m estimator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"claude-cost-planner {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         add_budget_command,
         add_dry_run_command,
         add_count_command,
+        add_conversation_command,
     ):
         add_command(commands)
     return parser
