@@ -51,11 +51,14 @@ if TYPE_CHECKING:
         sweep_requests,
     )
     from estimator.report import comparison_to_dict, estimate_to_dict
+    from estimator.throughput import ThroughputFit, throughput
     from estimator.tokens.counting import TokenEstimate, count_request, count_text, count_tokens
     from estimator.workload import MODES, CacheTTL, Geo, Mode, Workload
     from pricing import PriceTable, UnknownModelError, load_price_table
 
 _LAZY = {
+    "ThroughputFit": "estimator.throughput",
+    "throughput": "estimator.throughput",
     "Conversation": "estimator.conversations",
     "ConversationEstimate": "estimator.conversations",
     "estimate_conversation": "estimator.conversations",
@@ -123,6 +126,7 @@ __all__ = [
     "PriceTable",
     "Sweep",
     "SweepPoint",
+    "ThroughputFit",
     "TokenCountError",
     "TokenEstimate",
     "TokenizerDataError",
@@ -149,6 +153,7 @@ __all__ = [
     "sweep_prefix_tokens",
     "sweep_requests",
     "sweep_turns",
+    "throughput",
 ]
 
 

@@ -102,6 +102,7 @@ def _layer(module: str) -> int:
 
 CAPABILITY_DEPENDENCIES = {
     "tokens": set(),
+    "throughput": set(),
     "conversations": set(),
     "batches": {"tokens"},
     "usage": {"tokens", "batches"},

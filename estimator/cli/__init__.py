@@ -31,6 +31,7 @@ from estimator.cli.conversation import add_conversation_command
 from estimator.cli.count import add_count_command
 from estimator.cli.dry_run import add_dry_run_command
 from estimator.cli.estimate import add_estimate_command, render_estimate
+from estimator.cli.throughput import add_throughput_command
 from estimator.errors import EstimatorError
 from estimator.version import __version__
 from pricing import PricingError
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         add_dry_run_command,
         add_count_command,
         add_conversation_command,
+        add_throughput_command,
     ):
         add_command(commands)
     return parser
