@@ -28,7 +28,7 @@ from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from estimator.checks import workload_warnings
 from estimator.errors import EstimatorError, InvalidWorkloadError
-from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
+from estimator.rates import ModeRates, Unpriced, check_option_periods, resolve_mode_rates, tier_for
 from estimator.results import (
     CATEGORIES,
     Category,
@@ -74,7 +74,7 @@ def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWork
     period = model.period_as_of(day)
     before_release = period is None
     if period is None:
-        period = model.periods_in_effect[0]
+        period = model.launch_period_as_of(day)
     _check_options(workload, model, period, table)
     tool_tokens = _tool_system_prompt_tokens(workload, model)
     prefix = workload.prefix_tokens + tool_tokens
@@ -131,6 +131,7 @@ def _rates_by_mode(
 
 
 def _check_options(workload: Workload, model: Model, period: PricePeriod, table: PriceTable) -> None:
+    check_option_periods(workload, model, table)
     if workload.geo == "us" and not model.data_residency_us:
         raise InvalidWorkloadError(
             f"US data residency (inference_geo 'us') is not available for {model.name}: only Claude 4.6 and "

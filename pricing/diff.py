@@ -162,7 +162,7 @@ def _diff_values(
 def _fast(period: PricePeriod | None) -> dict[str, Decimal | None]:
     if period is None or period.fast is None:
         return {}
-    return {"fast_input_mtok": period.fast.input_mtok, "fast_output_mtok": period.fast.output_mtok}
+    return {f"fast_{field}": value for field, value in period.fast.rates().items()}
 
 
 def _multipliers(period: PricePeriod | None) -> dict[str, Decimal | None]:

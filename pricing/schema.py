@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+
+from pricing.features import GLOBAL_FEATURES, DatePrecision, Feature, FeaturePeriod, Features, describe_gap
 
 __all__ = [
     "CACHE_FIELDS",
+    "FAST_RATE_FIELDS",
     "RATE_FIELDS",
     "BatchRules",
     "CacheMultipliers",
     "CachingRules",
     "DataResidencyRules",
     "FastRates",
+    "FeaturePeriod",
+    "Features",
     "Lifecycle",
     "Model",
     "PeriodFlag",
@@ -53,6 +59,20 @@ RATE_FIELDS = STANDARD_RATE_FIELDS + BATCH_RATE_FIELDS
 CACHE_FIELDS = ("cache_write_5m_mtok", "cache_write_1h_mtok", "cache_read_mtok")
 BATCH_CACHE_FIELDS = tuple(f"batch_{name}" for name in CACHE_FIELDS)
 """Never printed by Anthropic: always the documented rule (50% of the cache rate), so not worth a flag."""
+FAST_RATE_FIELDS = STANDARD_RATE_FIELDS
+"""Fast mode's rates, by the same names as the standard ones (real-time only: no batch fast rates)."""
+
+MAX_SIGNIFICANT_DIGITS = 30
+MAX_ABS_EXPONENT = 15
+"""A price table's numbers are between about 1e-6 and 1e9: anything outside ±1e15, or longer than 30
+digits, is a typo (or a hostile file) and would overflow the exact arithmetic downstream."""
+
+# Fields a feature's absence removes from a dated view of a price row.
+_FEATURE_FIELDS: dict[Feature, tuple[str, ...]] = {
+    "prompt_caching": CACHE_FIELDS + BATCH_CACHE_FIELDS,
+    "message_batches": BATCH_RATE_FIELDS,
+    "cache_ttl_1h": ("cache_write_1h_mtok", "batch_cache_write_1h_mtok"),
+}
 
 
 def _to_decimal(value: object) -> object:
@@ -62,18 +82,37 @@ def _to_decimal(value: object) -> object:
     if isinstance(value, float):
         raise ValueError("floats are not accepted for money; write the number as YAML text or a Decimal")
     if isinstance(value, int):
+        if value.bit_length() > 128:
+            raise ValueError("the number is far too large for a price table")
         return Decimal(value)
     if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if len(text) > 64:
+            raise ValueError(f"{value[:20]!r}… is not a number a price table can hold ({len(value):,} characters)")
         try:
-            return Decimal(value.strip().replace("_", ""))
+            return Decimal(text)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a number") from None
+    return value
+
+
+def _in_range(value: Decimal) -> Decimal:
+    """Refuse numbers no price table holds, before any arithmetic can overflow on them."""
+    if value.is_finite() and value != 0:
+        digits = len(value.as_tuple().digits)
+        if digits > MAX_SIGNIFICANT_DIGITS or abs(value.adjusted()) > MAX_ABS_EXPONENT:
+            shown = f"{value:.3E}" if digits <= 1000 else "a number"
+            raise ValueError(
+                f"{shown} is out of range for a price table (at most {MAX_SIGNIFICANT_DIGITS} digits, "
+                f"magnitude between 1e-{MAX_ABS_EXPONENT} and 1e{MAX_ABS_EXPONENT})"
+            )
     return value
 
 
 def _finite_positive(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{value} is not a finite number")
+    _in_range(value)
     if value <= 0:
         raise ValueError(f"must be greater than 0, got {value}")
     return value
@@ -82,7 +121,7 @@ def _finite_positive(value: Decimal) -> Decimal:
 def _fraction(value: Decimal) -> Decimal:
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
         raise ValueError(f"must be between 0 and 1, got {value}")
-    return value
+    return _in_range(value)
 
 
 PositiveDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_finite_positive)]
@@ -90,7 +129,6 @@ PositiveDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidato
 
 Fraction = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_fraction)]
 TokenCount = Annotated[int, Field(strict=True, gt=0)]
-DatePrecision = Literal["day", "month", "year", "approximate"]
 PeriodFlag = Literal["tier", "fast", "third_party", "derived", "unpublished_cache_batch"]
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
@@ -127,7 +165,8 @@ class Source(_Strict):
 
 
 class RateSet(_Strict):
-    """The ten per-MTok rates of one price row. Cache and batch rates are absent when unpublished."""
+    """The ten per-MTok rates of one price row. Cache and batch rates are absent when unpublished; the
+    1-hour write rate is absent on a row that ended before the 1-hour TTL existed."""
 
     input_mtok: PositiveDecimal
     output_mtok: PositiveDecimal
@@ -143,12 +182,23 @@ class RateSet(_Strict):
     derived: tuple[str, ...] = ()
     note: str | None = None
 
+    _unavailable: dict[Feature, str] = PrivateAttr(default_factory=dict)
+    """Set on dated views only (`Model.period_as_of`): feature → why it could not be used on that day."""
+
     @model_validator(mode="after")
     def _rates_come_in_complete_groups(self) -> RateSet:
-        _require_all_or_none(self, CACHE_FIELDS, "cache")
+        _require_all_or_none(self, ("cache_write_5m_mtok", "cache_read_mtok"), "cache")
+        if self.cache_write_1h_mtok is not None and self.cache_read_mtok is None:
+            raise ValueError("cache_write_1h_mtok needs the 5-minute write and read rates beside it")
         _require_all_or_none(self, ("batch_input_mtok", "batch_output_mtok"), "batch")
-        if self.batch_input_mtok is not None and self.cache_read_mtok is not None:
-            _require_all_or_none(self, CACHE_FIELDS + BATCH_CACHE_FIELDS, "cache and batch cache")
+        batch = self.batch_input_mtok is not None
+        expected = [f"batch_{field}" for field in CACHE_FIELDS if batch and getattr(self, field) is not None]
+        present = [field for field in BATCH_CACHE_FIELDS if getattr(self, field) is not None]
+        if present != expected:
+            raise ValueError(
+                f"batch cache rates must match the cache rates given (with batch rates): expected {expected}, "
+                f"got {present}"
+            )
         for label in ("third_party", "derived"):
             unknown = sorted(set(getattr(self, label)) - set(RATE_FIELDS))
             if unknown:
@@ -165,6 +215,15 @@ class RateSet(_Strict):
     def rates(self) -> dict[str, Decimal | None]:
         return {field: self.rate(field) for field in RATE_FIELDS}
 
+    def unavailable(self, feature: Feature) -> str | None:
+        """Why `feature` could not be used on the day this row was looked up for (dated views only)."""
+        return self._unavailable.get(feature)
+
+    @property
+    def unavailable_features(self) -> Mapping[Feature, str]:
+        """Every feature that could not be used on the day of a dated view, with the reason."""
+        return dict(self._unavailable)
+
     @property
     def derived_beyond_batch_rule(self) -> tuple[str, ...]:
         """Derived rates other than the batch cache rates, which are derived on every row."""
@@ -179,7 +238,7 @@ class RateSet(_Strict):
         return self.batch_input_mtok is not None
 
 
-def _require_all_or_none(rates: RateSet, fields: tuple[str, ...], group: str) -> None:
+def _require_all_or_none(rates: BaseModel, fields: tuple[str, ...], group: str) -> None:
     present = [field for field in fields if getattr(rates, field) is not None]
     if present and len(present) != len(fields):
         missing = [field for field in fields if field not in present]
@@ -201,11 +260,44 @@ class PromptTier(RateSet):
 
 
 class FastRates(_Strict):
-    """Fast mode (`speed`), real-time only. Only input and output prices are published."""
+    """Fast mode (`speed: "fast"`), real-time only, while the model's `fast_mode` period lasts.
+
+    Anthropic prints fast input and output prices; the cache rates follow the model's cache multipliers
+    applied to the fast input rate ("2x on every token type" where fast is 2x), checked at load time."""
 
     input_mtok: PositiveDecimal
     output_mtok: PositiveDecimal
+    cache_write_5m_mtok: PositiveDecimal | None = None
+    cache_write_1h_mtok: PositiveDecimal | None = None
+    cache_read_mtok: PositiveDecimal | None = None
+    third_party: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> FastRates:
+        _require_all_or_none(self, ("cache_write_5m_mtok", "cache_read_mtok"), "fast cache")
+        if self.cache_write_1h_mtok is not None and self.cache_read_mtok is None:
+            raise ValueError("fast cache_write_1h_mtok needs the 5-minute write and read rates beside it")
+        for label in ("third_party", "derived"):
+            unknown = sorted(set(getattr(self, label)) - set(FAST_RATE_FIELDS))
+            if unknown:
+                raise ValueError(f"fast {label} lists unknown fields {unknown}; expected names from {FAST_RATE_FIELDS}")
+        return self
+
+    def rate(self, field: str) -> Decimal | None:
+        if field not in FAST_RATE_FIELDS:
+            raise KeyError(field)
+        value: Decimal | None = getattr(self, field)
+        return value
+
+    def rates(self) -> dict[str, Decimal | None]:
+        return {field: self.rate(field) for field in FAST_RATE_FIELDS}
+
+    @property
+    def has_cache_rates(self) -> bool:
+        return self.cache_read_mtok is not None
 
 
 class PricePeriod(RateSet):
@@ -231,7 +323,7 @@ class PricePeriod(RateSet):
             flags.append("third_party")
         if self.derived_beyond_batch_rule:
             flags.append("derived")
-        if not self.has_cache_rates:
+        if not self.has_cache_rates and self.unavailable("prompt_caching") is None:
             flags.append("unpublished_cache_batch")
         return tuple(flags)
 
@@ -241,6 +333,8 @@ class PricePeriod(RateSet):
             raise ValueError("cache_multipliers and the cache rates must be given together")
         for rates in (self, *self.tiers):
             _check_cache_arithmetic(rates, self.cache_multipliers)
+        if self.fast is not None:
+            _check_fast_cache_arithmetic(self.fast, self.cache_multipliers)
         thresholds = [tier.above_prompt_tokens for tier in self.tiers]
         if thresholds != sorted(set(thresholds)):
             raise ValueError(f"tiers must have distinct thresholds in increasing order, got {thresholds}")
@@ -261,9 +355,29 @@ def _check_cache_arithmetic(rates: RateSet, multipliers: CacheMultipliers | None
     }
     for field, want in expected.items():
         got = rates.rate(field)
+        if got is None and field == "cache_write_1h_mtok":
+            continue  # a row that ended before the 1-hour TTL existed
         if got != want:
             raise ValueError(
                 f"{field} is {got} but input_mtok {rates.input_mtok} × its cache multiplier is {want}; "
+                "fix the rate or the model's cache_multipliers"
+            )
+
+
+def _check_fast_cache_arithmetic(fast: FastRates, multipliers: CacheMultipliers | None) -> None:
+    if not fast.has_cache_rates:
+        return
+    if multipliers is None:
+        raise ValueError("fast cache rates given on a row without cache_multipliers")
+    for field, multiplier in (
+        ("cache_write_5m_mtok", multipliers.write_5m),
+        ("cache_write_1h_mtok", multipliers.write_1h),
+        ("cache_read_mtok", multipliers.read),
+    ):
+        got, want = fast.rate(field), fast.input_mtok * multiplier
+        if got is not None and got != want:
+            raise ValueError(
+                f"fast.{field} is {got} but fast input_mtok {fast.input_mtok} × its cache multiplier is {want}; "
                 "fix the rate or the model's cache_multipliers"
             )
 
@@ -304,10 +418,14 @@ class Model(_Strict):
     min_cacheable_prompt_tokens: TokenCount | None = None
     tool_use_system_prompt_tokens: ToolUseTokens | None = None
     data_residency_us: bool = False
+    fast_mode: FeaturePeriod | None = None
     prices: tuple[PricePeriod, ...]
     sources: tuple[str, ...] = Field(min_length=1)
     checked: dt.date
     notes: tuple[str, ...] = ()
+
+    _features: Features | None = PrivateAttr(default=None)
+    """The table's API-wide feature periods, attached by `PriceTableData` so that dated lookups see them."""
 
     @model_validator(mode="after")
     def _periods_in_order(self) -> Model:
@@ -316,22 +434,103 @@ class Model(_Strict):
             raise ValueError("a model needs at least one price period in effect")
         if starts != sorted(set(starts)):
             raise ValueError(f"price periods in effect must have increasing effective_from dates, got {starts}")
+        if starts[0] < self.lifecycle.released:
+            raise ValueError(
+                f"the first price period starts {starts[0]}, before the model's release {self.lifecycle.released}"
+            )
         for alias in self.aliases:
             if not re.match(_ID_PATTERN, alias):
                 raise ValueError(f"alias {alias!r} is not a valid model id")
+        self._check_fast_mode()
         return self
+
+    def _check_fast_mode(self) -> None:
+        fast_rows = [(start, end) for period, start, end in self.dated_periods() if period.fast is not None]
+        if self.fast_mode is None:
+            if fast_rows:
+                raise ValueError(f"price rows from {fast_rows[0][0]} carry fast rates but the model has no fast_mode")
+            return
+        if self.fast_mode.available_from < self.lifecycle.released:
+            raise ValueError(
+                f"fast_mode starts {self.fast_mode.available_from}, before the release {self.lifecycle.released}"
+            )
+        for period, start, end in self.dated_periods():
+            claims, overlaps = period.fast is not None, self.fast_mode.overlaps(start, end)
+            if claims and not overlaps:
+                raise ValueError(
+                    f"prices from {start} carry fast rates, but fast mode existed only from "
+                    f"{self.fast_mode.available_from} until {self.fast_mode.removed}"
+                )
+            if overlaps and not claims:
+                raise ValueError(
+                    f"prices from {start} have no fast rates, but fast mode existed during that row "
+                    f"(from {self.fast_mode.available_from}); add them or split the row where fast mode began"
+                )
 
     @property
     def periods_in_effect(self) -> tuple[PricePeriod, ...]:
         return tuple(period for period in self.prices if period.status == "in_effect")
 
+    def dated_periods(self) -> tuple[tuple[PricePeriod, dt.date, dt.date | None], ...]:
+        """Each period in effect with its first day and the first day of the next one (None: still in effect)."""
+        periods = self.periods_in_effect
+        ends: list[dt.date | None] = [p.effective_from for p in periods[1:]]
+        return tuple(zip(periods, [p.effective_from for p in periods], [*ends, None], strict=True))
+
     def period_as_of(self, day: dt.date) -> PricePeriod | None:
-        """The price period in effect on `day`, or None before the model's first price."""
+        """The price period in effect on `day`, or None before the model's first price.
+
+        The result is a dated view: the rates of a feature that did not exist on `day` (or had been
+        removed) are absent, and `period.unavailable(feature)` says why, naming the date."""
         current = None
         for period in self.periods_in_effect:
             if period.effective_from <= day:
                 current = period
-        return current
+        return None if current is None else self.view_as_of(current, day)
+
+    def launch_period_as_of(self, day: dt.date) -> PricePeriod:
+        """The period in effect on `day`, or, before the first price, the launch prices seen on `day`."""
+        return self.period_as_of(day) or self.view_as_of(self.periods_in_effect[0], day)
+
+    def unavailable_features(self, day: dt.date) -> dict[Feature, str]:
+        """Every feature this model could not use on `day`, with the reason and the date."""
+        gaps: dict[Feature, str] = {}
+        if self._features is not None:
+            for feature in GLOBAL_FEATURES:
+                if feature == "context_1m_beta" or (feature == "data_residency" and not self.data_residency_us):
+                    continue
+                reason = describe_gap(feature, self._features.period(feature), day, model_name=self.name)
+                if reason is not None:
+                    gaps[feature] = reason
+        if self.fast_mode is not None:  # a model that never had fast mode has no gap in time, just no rates
+            fast_reason = describe_gap("fast_mode", self.fast_mode, day, model_name=self.name)
+            if fast_reason is not None:
+                gaps["fast_mode"] = fast_reason
+        return gaps
+
+    def feature_period(self, feature: Feature) -> FeaturePeriod | None:
+        """The period of a feature for this model: its own fast mode, or the table's API-wide periods."""
+        if feature == "fast_mode":
+            return self.fast_mode
+        return self._features.period(feature) if self._features is not None else None
+
+    def view_as_of(self, period: PricePeriod, day: dt.date) -> PricePeriod:
+        """`period` as it could be bought on `day`: rates of unavailable features removed, reasons kept."""
+        gaps = self.unavailable_features(day)
+        cleared = {field for feature, fields in _FEATURE_FIELDS.items() if feature in gaps for field in fields}
+        if not gaps:
+            return period
+        view = period.model_copy(update=dict.fromkeys(cleared & set(RATE_FIELDS)) | _fast_update(period, gaps))
+        view._unavailable = dict(gaps)
+        if period.tiers:
+            tiers = []
+            for tier in period.tiers:
+                tier_view = tier.model_copy(update=dict.fromkeys(cleared & set(RATE_FIELDS)))
+                tier_view._unavailable = dict(gaps)
+                tiers.append(tier_view)
+            view = view.model_copy(update={"tiers": tuple(tiers)})
+            view._unavailable = dict(gaps)
+        return view
 
     def status_as_of(self, day: dt.date) -> Literal["unreleased", "active", "deprecated", "retired"]:
         life = self.lifecycle
@@ -342,6 +541,19 @@ class Model(_Strict):
         if life.deprecated is not None and day >= life.deprecated:
             return "deprecated"
         return "active"
+
+
+def _fast_update(period: PricePeriod, gaps: Mapping[Feature, str]) -> dict[str, object]:
+    if period.fast is None:
+        return {}
+    if "fast_mode" in gaps:
+        return {"fast": None}
+    cleared: dict[str, None] = {}
+    if "prompt_caching" in gaps:
+        cleared.update(dict.fromkeys(CACHE_FIELDS))
+    elif "cache_ttl_1h" in gaps:
+        cleared["cache_write_1h_mtok"] = None
+    return {"fast": period.fast.model_copy(update=cleared)} if cleared else {}
 
 
 class TokenizerCalibration(_Strict):
@@ -376,6 +588,10 @@ class TokenizerCalibration(_Strict):
         return self
 
 
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+]|\{\d*,)(?:[^()\\]|\\.)*\)[*+{]")
+"""A group that contains a quantifier and is itself quantified, e.g. `(a+)+`: catastrophic backtracking."""
+
+
 class BatchRules(_Strict):
     price_multiplier: PositiveDecimal
     max_requests: TokenCount
@@ -388,6 +604,22 @@ class BatchRules(_Strict):
     forbidden_params: tuple[str, ...]
     sources: tuple[str, ...] = Field(min_length=1)
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> BatchRules:
+        pattern = self.custom_id_pattern
+        if len(pattern) > 200:
+            raise ValueError(f"custom_id_pattern is {len(pattern):,} characters long; a custom_id rule is short")
+        try:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError, ValueError) as error:
+            raise ValueError(f"custom_id_pattern {pattern!r} is not a valid regular expression ({error})") from None
+        if _NESTED_QUANTIFIER.search(pattern):
+            raise ValueError(
+                f"custom_id_pattern {pattern!r} repeats a repeated group, which can take exponential time on a "
+                "hostile custom_id; write it without nested quantifiers"
+            )
+        return self
 
 
 class CachingRules(_Strict):
@@ -436,6 +668,7 @@ class PriceTableData(_Strict):
     checked: dt.date
     sources: dict[str, Source]
     rules: Rules
+    features: Features
     tokenizers: dict[str, TokenizerCalibration]
     models: tuple[Model, ...]
 
@@ -454,6 +687,9 @@ class PriceTableData(_Strict):
                 )
         _check_unique_names(self.models)
         _check_batch_arithmetic(self.models, self.rules.batch.price_multiplier)
+        _check_feature_periods(self.models, self.features)
+        for model in self.models:
+            model._features = self.features
         return self
 
     def _source_references(self) -> list[tuple[str, tuple[str, ...]]]:
@@ -465,10 +701,18 @@ class PriceTableData(_Strict):
             ("rules.data_residency", rules.data_residency.sources),
             ("rules.web_search", rules.web_search.sources),
         ]
+        refs += [(f"features.{name}", self.features.period(name).sources) for name in GLOBAL_FEATURES]
         refs += [(f"tokenizers.{name}", tok.sources) for name, tok in self.tokenizers.items()]
         for model in self.models:
             refs.append((f"model {model.id!r}", model.sources))
+            if model.fast_mode is not None:
+                refs.append((f"model {model.id!r} fast_mode", model.fast_mode.sources))
             refs += [(f"model {model.id!r} prices from {p.effective_from}", p.sources) for p in model.prices]
+            refs += [
+                (f"model {model.id!r} fast prices from {p.effective_from}", p.fast.sources)
+                for p in model.prices
+                if p.fast is not None
+            ]
         return refs
 
 
@@ -493,3 +737,37 @@ def _check_batch_arithmetic(models: tuple[Model, ...], multiplier: Decimal) -> N
                             f"batch_{field} is {batch} but {field} {standard} × the batch multiplier "
                             f"{multiplier} is {standard * multiplier}"
                         )
+
+
+def _check_feature_periods(models: tuple[Model, ...], features: Features) -> None:
+    """No price row claims a feature on days that feature did not exist (cancelled rows never applied)."""
+    for model in models:
+        for period, start, end in model.dated_periods():
+            claims: list[tuple[Feature, bool]] = [
+                ("prompt_caching", period.has_cache_rates),
+                ("message_batches", period.has_batch_rates),
+                ("cache_ttl_1h", period.cache_write_1h_mtok is not None),
+            ]
+            for feature, claimed in claims:
+                window = features.period(feature)
+                if claimed and not window.overlaps(start, end):
+                    raise ValueError(
+                        f"model {model.id!r}, prices from {start}: the row carries {feature} rates, but that "
+                        f"feature existed only from {window.available_from}"
+                        + (f" until {window.removed}" if window.removed else "")
+                        + "; remove them from this row"
+                    )
+            beta = features.context_1m_beta
+            for tier in period.tiers:
+                if tier.above_prompt_tokens >= model.context_window_tokens and not beta.contains(start, end):
+                    raise ValueError(
+                        f"model {model.id!r}, prices from {start}: the tier above {tier.above_prompt_tokens:,} "
+                        f"tokens lies beyond the model's {model.context_window_tokens:,}-token window, so it can only "
+                        f"apply during the 1M-context beta ({beta.available_from} to {beta.removed}); split the row"
+                    )
+        residency = features.data_residency
+        if model.data_residency_us and not residency.overlaps(model.lifecycle.released, model.lifecycle.retired):
+            raise ValueError(
+                f"model {model.id!r} offers US data residency, but it was retired before data residency existed "
+                f"({residency.available_from})"
+            )

@@ -250,11 +250,13 @@ def test_tool_tokens_unpublished_are_flagged() -> None:
     assert "tool_tokens_unknown" in codes(result)
 
 
-def test_mythos_5_2_has_only_real_time() -> None:
-    result = run(model="claude-mythos-5-2", unique_input_tokens=1000, output_tokens=100)
-    assert result.mode("realtime").total_usd == (1000 * D(8) + 100 * D(40)) / MTOK
+def test_modes_that_did_not_exist_yet_are_unpriced_with_the_reason() -> None:
+    # Haiku 3 before Message Batches (2024-10-08) and before prompt caching (2024-08-14): only real-time.
+    result = run(model="claude-3-haiku-20240307", unique_input_tokens=1000, output_tokens=100, as_of="2024-05-01")
+    assert result.mode("realtime").total_usd == (1000 * D("0.25") + 100 * D("1.25")) / MTOK
     for mode in ("realtime_cached", "batch", "batch_cached"):
         assert not result.mode(mode).available
+    assert "2024-10-08" in (result.mode("batch").unavailable_reason or "")
     assert [m.mode for m in result.ranking] == ["realtime"]
 
 
@@ -321,9 +323,11 @@ def test_third_party_prices_are_flagged() -> None:
 def test_break_even_matches_anthropics_wording_for_every_cached_model(table: PriceTable) -> None:
     rules = table.rules.caching
     for model in table.models_as_of(TODAY, include_retired=True):
-        if not table.prices_as_of(model, model.periods_in_effect[-1].effective_from).has_cache_rates:
+        # The newest prices, on a day both TTLs existed (the 1-hour TTL arrived in 2025).
+        day = max(model.periods_in_effect[-1].effective_from, table.features.cache_ttl_1h.available_from)
+        if not table.prices_as_of(model, day).has_cache_rates:
             continue
-        five, hour = break_even(model.id, as_of=model.periods_in_effect[-1].effective_from)
+        five, hour = break_even(model.id, as_of=day)
         assert (five.reads_to_pay_off, hour.reads_to_pay_off) == (
             rules.break_even_reads_5m,
             rules.break_even_reads_1h,

@@ -109,10 +109,17 @@ def test_haiku_5_5_long_prompt_row(table: PriceTable) -> None:
 
 @pytest.mark.parametrize(
     ("model", "fast_in", "fast_out"),
-    [("claude-opus-5-5", "8", "40"), ("claude-opus-5", "10", "50"), ("claude-opus-4-8", "10", "50")],
+    [
+        ("claude-opus-5-5", "8", "40"),
+        ("claude-opus-5", "10", "50"),
+        ("claude-opus-4-8", "10", "50"),  # until 2026-11-30 (section 7, row 3)
+        ("claude-fable-5-2", "16", "80"),  # section 7, row 2 (fast-mode page)
+        ("claude-mythos-5-2", "16", "80"),  # section 7, row 2
+    ],
 )
 def test_fast_mode_rates(table: PriceTable, model: str, fast_in: str, fast_out: str) -> None:
-    # PRICING, section 2: fast mode Opus 5.5 $8 / $40; Opus 5 and Opus 4.8 $10 / $50.
+    # PRICING, section 2: fast mode Opus 5.5 $8 / $40; Opus 5 and Opus 4.8 $10 / $50; section 7: Fable 5.2 and
+    # Mythos 5.2 $16 / $80.
     fast = table.prices_as_of(table.model(model), dt.date(2026, 11, 25)).fast
     assert fast is not None and (fast.input_mtok, fast.output_mtok) == (Decimal(fast_in), Decimal(fast_out))
 

@@ -100,10 +100,15 @@ def test_third_party_and_derived_values_are_marked(table: PriceTable) -> None:
     assert "cache_read_mtok" in opus_tier.derived and "input_mtok" not in opus_tier.derived
 
 
-def test_mythos_5_2_publishes_only_input_and_output(table: PriceTable) -> None:
-    period = table.model("claude-mythos-5-2").prices[0]
-    assert (period.input_mtok, period.output_mtok) == (Decimal(8), Decimal(40))
-    assert not period.has_cache_rates and not period.has_batch_rates
+def test_mythos_5_2_cache_and_batch_are_fable_5_2_rates_marked_derived(table: PriceTable) -> None:
+    # Reference section 7, row 6: Mythos 5.2 shares Fable 5.2's pricing; enter its cache and batch rates as
+    # derived from Fable 5.2, never as published. Only input and output are Anthropic's own figures.
+    mythos = table.model("claude-mythos-5-2").prices[0]
+    fable = table.model("claude-fable-5-2").prices[0]
+    assert (mythos.input_mtok, mythos.output_mtok) == (Decimal(8), Decimal(40))
+    assert mythos.rates() == fable.rates()
+    assert set(mythos.derived) == set(RATE_FIELDS) - {"input_mtok", "output_mtok"}
+    assert not mythos.third_party
 
 
 def test_haiku_3_keeps_its_published_cache_prices(table: PriceTable) -> None:
@@ -219,10 +224,12 @@ def test_loading_is_cached_until_the_file_changes(tmp_path: Path) -> None:
     path.write_text(SHIPPED_TEXT, encoding="utf-8")
     first = load_price_table(path)
     assert load_price_table(path) is first
-    path.write_text(SHIPPED_TEXT.replace("checked: 2026-11-22\n\nsources:", "checked: 2026-11-23\n\nsources:"))
+    checked = f"checked: {first.checked}\n\nsources:"
+    assert checked in SHIPPED_TEXT
+    path.write_text(SHIPPED_TEXT.replace(checked, "checked: 2026-12-04\n\nsources:"))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
     second = load_price_table(path)
-    assert second is not first and second.checked == dt.date(2026, 11, 23)
+    assert second is not first and second.checked == dt.date(2026, 12, 4)
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:
@@ -305,8 +312,8 @@ def test_floats_are_refused_when_building_a_table_in_code() -> None:
             "already used by model",
         ),
         (
-            "lifecycle: {released: 2025-09-29, deprecated: 2026-09-30}",
-            "lifecycle: {released: 2025-09-29, deprecated: 2024-09-30}",
+            "lifecycle: {released: 2025-09-29, deprecated: 2026-09-30, retired: 2026-11-30}",
+            "lifecycle: {released: 2025-09-29, deprecated: 2024-09-30, retired: 2026-11-30}",
             "released ≤ deprecated ≤ retired",
         ),
     ],

@@ -79,7 +79,9 @@ def test_diff_two_dates_reports_the_sonnet_5_5_cut() -> None:
 def test_diff_files_reports_changed_added_removed(tmp_path: Path) -> None:
     new_text = SHIPPED_TEXT.replace("        output_mtok: 0.50\n", "        output_mtok: 0.60\n", 1)
     new_text = new_text.replace("        batch_output_mtok: 0.25\n", "        batch_output_mtok: 0.30\n", 1)
-    new_text = new_text.replace("        fast: {input_mtok: 8, output_mtok: 40}", "", 1)
+    fast_output = "          output_mtok: 40                               # [pricing]\n"  # Opus 5.5's fast row
+    assert new_text.count(fast_output) == 1
+    new_text = new_text.replace(fast_output, fast_output.replace("40", "44"), 1)
     new_path = tmp_path / "new.yaml"
     new_path.write_text(new_text, encoding="utf-8")
     code, out, _ = run("diff", str(DEFAULT_TABLE_PATH), str(new_path), "--format", "json")
@@ -87,7 +89,7 @@ def test_diff_files_reports_changed_added_removed(tmp_path: Path) -> None:
     assert code == 1 and payload["identical"] is False
     changes = {(c["model"], c["field"], c["kind"], c["old"], c["new"]) for c in payload["rate_changes"]}
     assert ("claude-haiku-5-5", "output_mtok", "changed", "0.50", "0.60") in changes
-    assert ("claude-opus-5-5", "fast_input_mtok", "removed", "8", None) in changes
+    assert ("claude-opus-5-5", "fast_output_mtok", "changed", "40", "44") in changes
 
 
 def test_diff_mixing_a_file_and_a_date_is_an_error() -> None:
