@@ -29,7 +29,6 @@ from estimator.errors import (
     TokenCountError,
     TokenizerDataError,
 )
-from estimator.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from estimator.batches.dry_run import DryRunResult, analyze_batch_file
@@ -158,6 +157,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # shared with pricing, whose import loads pydantic: only when asked for
+        from estimator.version import __version__
+
+        return __version__
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'estimator' has no attribute {name!r}")

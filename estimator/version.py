@@ -1,3 +1,5 @@
-"""The package version: printed by `--version`, recorded in lock files, read by the build backend."""
+"""The package version, shared with `pricing` (see `pricing/version.py`)."""
 
-__version__ = "0.2.0"
+from pricing.version import __version__
+
+__all__ = ["__version__"]

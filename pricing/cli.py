@@ -40,6 +40,7 @@ from pricing.loader import load_price_table
 from pricing.schema import Model, PricePeriod, PriceTableData
 from pricing.table import PriceTable
 from pricing.text_table import render_text_table
+from pricing.version import __version__
 
 __all__ = ["main"]
 
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"claude-cost-planner {__version__}")
     parser.add_argument("--table", type=Path, default=None, help="price table YAML (default: the shipped one)")
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -128,5 +128,9 @@ def test_installed_command_lines(installed: Path, tmp_path: Path) -> None:
     from estimator.version import __version__
 
     assert version.stdout.strip().endswith(__version__)
+    assert (
+        _run(installed, str(installed / "bin" / "claude-prices"), "--version", cwd=tmp_path).stdout.strip()
+        == version.stdout.strip()
+    )
     prices = _run(installed, str(installed / "bin" / "claude-prices"), "show", "claude-haiku-4-5", cwd=tmp_path)
     assert prices.returncode == 0, prices.stderr
