@@ -103,6 +103,7 @@ def _layer(module: str) -> int:
 CAPABILITY_DEPENDENCIES = {
     "tokens": set(),
     "throughput": set(),
+    "currency": set(),
     "conversations": set(),
     "batches": {"tokens"},
     "usage": {"tokens", "batches"},
