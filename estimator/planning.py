@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 
-from estimator.costs import EXACT, MTOK, Estimate, estimate, mode_cost, prepare
+from estimator.costs import EXACT, MTOK, Estimate, EstimateWarning, estimate, mode_cost, prepare
 from estimator.errors import EstimatorError, InvalidWorkloadError
 from estimator.rates import tier_for
 from estimator.workload import (
@@ -34,6 +34,7 @@ __all__ = [
     "budget",
     "compare_models",
     "hit_rate_from_traffic",
+    "lifecycle_warnings",
     "sweep_hit_rate",
     "sweep_prefix_tokens",
     "sweep_requests",
@@ -77,6 +78,16 @@ def break_even(
             raise EstimatorError(f"no cache prices for {prepared.model.name}")
         results.append(_break_even_for(ttl, write, read, base))
     return tuple(results)
+
+
+LIFECYCLE_CODES = frozenset({"before_release", "retired", "deprecated"})
+
+
+def lifecycle_warnings(model: str, day: dt.date, *, table: PriceTable | None = None) -> tuple[EstimateWarning, ...]:
+    """The lifecycle warnings `estimate` gives for `model` on `day` (released yet? deprecated? retired?), word
+    for word: commands that price no workload (breakeven, the dry run) say the same as `estimate`."""
+    result = estimate(Workload(model=model, requests=1, as_of=day), table=table)
+    return tuple(warning for warning in result.warnings if warning.code in LIFECYCLE_CODES)
 
 
 def _break_even_for(ttl: CacheTTL, write: Decimal, read: Decimal, base: Decimal) -> BreakEven:

@@ -18,14 +18,20 @@ from estimator.errors import InvalidWorkloadError
 
 __all__ = [
     "DEFAULT_HIT_RATE",
+    "MAX_DECIMAL_PLACES",
+    "MAX_NUMBER",
+    "MAX_NUMBER_CHARACTERS",
     "MAX_REQUESTS",
     "MAX_TOKENS_PER_REQUEST",
+    "MAX_WEB_SEARCHES_PER_REQUEST",
     "MODES",
     "CacheTTL",
     "Geo",
     "Mode",
     "ToolUse",
     "Workload",
+    "quoted",
+    "shown",
     "to_decimal",
     "to_fraction",
     "to_token_count",
@@ -52,32 +58,60 @@ MAX_WEB_SEARCHES_PER_REQUEST = 1_000
 MAX_DECIMAL_PLACES = 15
 """Inputs are rates and counts; more places than this are noise, and refusing them keeps money exact."""
 
+MAX_NUMBER = Decimal(10) ** 15
+"""No input of any kind may exceed this (a quadrillion): checked before any arithmetic, so that values such as
+1e1000000 are refused by name instead of overflowing a decimal context or Python's int-string limit."""
+
+_MAX_NUMBER_INT = 10**15
+
+MAX_NUMBER_CHARACTERS = 64
+"""A number given as text longer than this is not a number anyone meant (a 5,000-digit string, say)."""
+
+_SHOWN_CHARACTERS = 40
+
+
+def shown(value: object) -> str:
+    """A value as a message may quote it: at most 40 characters, so that a huge input keeps its error on one
+    line (and never formats an int past Python's digit limit)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    if len(text) > _SHOWN_CHARACTERS:
+        return f"{text[: _SHOWN_CHARACTERS - 10]}… ({len(text):,} characters)"
+    return text
+
+
+def quoted(value: object) -> str:
+    """`shown`, with text in quotes (as Python writes it), for messages that quote what the input said."""
+    return shown(repr(value)) if isinstance(value, str) else shown(value)
+
 
 def to_token_count(value: object, name: str, *, maximum: int = MAX_TOKENS_PER_REQUEST) -> int:
     """An int ≥ 0 from an int or an integral string/Decimal/float; bools, NaN and fractions are refused."""
     if isinstance(value, bool):
         raise InvalidWorkloadError(f"{name} must be a whole number of tokens, not {value!r}", field=name)
-    number = _as_decimal(value, name)
-    if number != number.to_integral_value():
-        raise InvalidWorkloadError(f"{name} must be a whole number, got {value}", field=name)
-    count = int(number)
-    if count < 0:
-        raise InvalidWorkloadError(f"{name} must be 0 or more, got {count:,}", field=name)
-    if count > maximum:
+    number = _as_decimal(value, name, limit=maximum)
+    if number < 0:
+        raise InvalidWorkloadError(f"{name} must be 0 or more, got {shown(value)}", field=name)
+    if number > maximum:
         raise InvalidWorkloadError(
-            f"{name} = {count:,} is beyond any real workload (limit {maximum:,}); a typo?", field=name
+            f"{name} = {shown(value)} is beyond any real workload (limit {maximum:,}); a typo?", field=name
         )
-    return count
+    if number != number.to_integral_value():
+        raise InvalidWorkloadError(f"{name} must be a whole number, got {shown(value)}", field=name)
+    return int(number)
 
 
 def to_decimal(value: object, name: str, *, minimum: Decimal = Decimal(0), maximum: Decimal | None = None) -> Decimal:
-    """A finite Decimal in [minimum, maximum]; floats are read through their shortest text (0.85 → 0.85)."""
+    """A finite Decimal in [minimum, maximum] (and never beyond ±MAX_NUMBER, nor with more than
+    MAX_DECIMAL_PLACES places); floats are read through their shortest text (0.85 → 0.85)."""
     if isinstance(value, bool):
         raise InvalidWorkloadError(f"{name} must be a number, not {value!r}", field=name)
     number = _as_decimal(value, name)
     if number < minimum or (maximum is not None and number > maximum):
         upper = f" and {maximum}" if maximum is not None else ""
-        raise InvalidWorkloadError(f"{name} must be between {minimum}{upper}, got {value}", field=name)
+        raise InvalidWorkloadError(f"{name} must be between {minimum}{upper}, got {shown(value)}", field=name)
     return number
 
 
@@ -85,30 +119,65 @@ def to_fraction(value: object, name: str) -> Decimal:
     """A rate in [0, 1]; a value like 85 (a percentage) is refused with a hint rather than guessed."""
     number = to_decimal(value, name, maximum=None)
     if number > 1:
-        raise InvalidWorkloadError(f"{name} must be between 0 and 1 (e.g. 0.85 for 85%), got {value}", field=name)
+        raise InvalidWorkloadError(
+            f"{name} must be between 0 and 1 (e.g. 0.85 for 85%), got {shown(value)}", field=name
+        )
     return number
 
 
-def _as_decimal(value: object, name: str) -> Decimal:
+def _as_decimal(value: object, name: str, *, limit: int | None = None) -> Decimal:
+    # Every check here is exact and context-free (comparisons, as_tuple): Decimal('1e1000000') or
+    # Decimal('1e-999999999') must be refused by name, not overflow or underflow a context on the way.
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidWorkloadError(f"{name} must be a finite number, got {value}", field=name)
-        return Decimal(repr(value))
-    if isinstance(value, int | Decimal):
+        number = Decimal(repr(value))
+    elif isinstance(value, int):
+        if value.bit_length() > 64 or abs(value) > _MAX_NUMBER_INT:  # before Decimal(value) of a huge int
+            raise _too_large(value, name, limit)
         number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
     elif isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        if len(text) > MAX_NUMBER_CHARACTERS:
+            raise InvalidWorkloadError(
+                f"{name} must be a number of at most {MAX_NUMBER_CHARACTERS} characters, got {shown(value)}",
+                field=name,
+            )
         try:
-            number = Decimal(value.strip().replace(",", "").replace("_", ""))
+            number = Decimal(text)
         except InvalidOperation:
-            raise InvalidWorkloadError(f"{name} must be a number, got {value!r}", field=name) from None
+            raise InvalidWorkloadError(f"{name} must be a number, got {shown(value)}", field=name) from None
     else:
         raise InvalidWorkloadError(f"{name} must be a number, got {type(value).__name__}", field=name)
     if not number.is_finite():
-        raise InvalidWorkloadError(f"{name} must be a finite number, got {value}", field=name)
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
-        raise InvalidWorkloadError(f"{name} has more than {MAX_DECIMAL_PLACES} decimal places: {value}", field=name)
+        raise InvalidWorkloadError(f"{name} must be a finite number, got {shown(value)}", field=name)
+    if number.is_zero():
+        return Decimal(0)  # also drops the sign of -0 and an exponent such as 0E-99999999999
+    if number > MAX_NUMBER or number < -MAX_NUMBER:
+        raise _too_large(value, name, limit)
+    if _decimal_places(number) > MAX_DECIMAL_PLACES:
+        raise InvalidWorkloadError(
+            f"{name} has more than {MAX_DECIMAL_PLACES} decimal places: {shown(value)}", field=name
+        )
     return number
+
+
+def _decimal_places(number: Decimal) -> int:
+    """Places after the point once trailing zeros are dropped (1.50 → 1, 1e-9 → 9, 1e3 → 0), without a context."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by the caller
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def _too_large(value: object, name: str, limit: int | None) -> InvalidWorkloadError:
+    if limit is not None:
+        return InvalidWorkloadError(
+            f"{name} = {shown(value)} is beyond any real workload (limit {limit:,}); a typo?", field=name
+        )
+    return InvalidWorkloadError(f"{name} = {shown(value)} is too large: no input may exceed 10^15; a typo?", field=name)
 
 
 def _choice(value: object, name: str, allowed: tuple[str, ...]) -> str:

@@ -2,8 +2,9 @@
 
 The fake answers like the API: `{"input_tokens": N}` with N from `fake_input_tokens`, 401 in Anthropic's error
 shape for a wrong key (sent as `x-api-key` or `Authorization: Bearer`), 400 for body fields the endpoint does
-not take. Tests script failures (`fail`, `hang`, `hold_s`) and read back every request (`requests`,
+not take. Tests script failures (`fail`, `hang`, `garble`, `hold_s`) and read back every request (`requests`,
 `max_in_flight`); recorded headers leave the credential out, so a test can search the rest for the key.
+Every wait is bounded (`_HANG_LIMIT_S`) and ends at teardown, so no test can hang on the fake.
 
     with serve_fake_anthropic("sk-ant-test") as fake:
         fake.fail(429, times=2)          # two rate limits, then success
@@ -92,6 +93,10 @@ class _Failure:
     times_left: int | None
     message: str
     headers: Mapping[str, str]
+    body: bytes | None = None  # sent as is instead of Anthropic's error shape
+
+
+Answer = tuple[int, dict[str, Any] | bytes, Mapping[str, str]]
 
 
 class FakeAnthropic:
@@ -134,12 +139,17 @@ class FakeAnthropic:
         """Never answer: each request waits until teardown, so the client's timeout fires."""
         self._hang = True
 
+    def garble(
+        self, body: bytes = b"<html>upstream error</html>", *, content_type: str = "text/html", times: int | None = None
+    ) -> None:
+        """Answer the next `times` requests (all, if None) with 200 and `body`, which is not a count."""
+        headers = {"content-type": content_type}
+        self._failure = _Failure(status=200, times_left=times, message="", headers=headers, body=body)
+
     def release(self) -> None:
         self._released.set()
 
-    def respond(
-        self, method: str, path: str, headers: Mapping[str, str], body: Any
-    ) -> tuple[int, dict[str, Any], Mapping[str, str]] | None:
+    def respond(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> Answer | None:
         """Record the request and decide the answer: status, JSON payload, extra headers; None hangs up."""
         scheme, presented = _credential(headers)
         self._record(method, path, headers, body, scheme)
@@ -159,9 +169,7 @@ class FakeAnthropic:
         with self._lock:
             self._requests.append(entry)
 
-    def _decide(
-        self, method: str, path: str, presented: str | None, body: Any
-    ) -> tuple[int, dict[str, Any], Mapping[str, str]] | None:
+    def _decide(self, method: str, path: str, presented: str | None, body: Any) -> Answer | None:
         if method != "POST" or path != COUNT_TOKENS_PATH:
             return _error(404, f"{method} {path} not found")
         if presented != self._api_key:
@@ -170,6 +178,8 @@ class FakeAnthropic:
             self._released.wait(_HANG_LIMIT_S)
             return None
         scripted = self._take_failure()
+        if scripted is not None and scripted.body is not None:
+            return scripted.status, scripted.body, scripted.headers
         if scripted is not None:
             return _error(scripted.status, scripted.message, scripted.headers)
         problem = _body_problem(body)
@@ -200,7 +210,7 @@ def _credential(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _body_problem(body: Any) -> tuple[int, dict[str, Any], Mapping[str, str]] | None:
+def _body_problem(body: Any) -> Answer | None:
     if not isinstance(body, dict):
         return _error(400, "request body must be a JSON object")
     for name in sorted(body):
@@ -214,9 +224,7 @@ def _body_problem(body: Any) -> tuple[int, dict[str, Any], Mapping[str, str]] | 
     return None
 
 
-def _error(
-    status: int, message: str, headers: Mapping[str, str] | None = None
-) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Answer:
     payload = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message}}
     return status, payload, headers or {}
 
@@ -247,10 +255,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, payload, extra_headers = answer
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            if "content-type" not in extra_headers:
+                self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.send_header("request-id", f"req_fake_{len(fake.requests)}")
             for name, value in extra_headers.items():

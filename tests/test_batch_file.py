@@ -127,7 +127,7 @@ EXPECTED_PROBLEMS = {
     (10, "max_tokens_invalid"),
     (11, "max_tokens_invalid"),
     (12, "stream_not_allowed"),
-    (13, "speed_not_allowed"),
+    (13, "fast_mode_not_in_batches"),
     (14, "model_unknown"),
     (15, "model_retired"),
     (16, "max_tokens_too_large"),

@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,3 +308,101 @@ def test_nothing_to_count() -> None:
     result = count_exact([], api_key=KEY)
 
     assert result == ExactCountResult((), (), 0, 0, 0, None)
+
+
+# --- issue 9 §5: a 200 that is not a count, the deadline, runs of failures -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"<html>upstream error</html>", "text/html", "unexpected response from the API (no input_tokens in it)"),
+        (b"not json at all", "application/json", "unexpected response from the API (JSONDecodeError)"),
+        (b'{"tokens": 12}', "application/json", "unexpected response from the API (no input_tokens in it)"),
+        (b'{"input_tokens": "12"}', "application/json", "API returned input_tokens='12'"),
+        (b'{"input_tokens": -1}', "application/json", "API returned input_tokens=-1"),
+    ],
+    ids=["html", "not json", "another shape", "a string", "negative"],
+)
+def test_a_200_that_is_not_a_count_falls_back(fake: FakeAnthropic, body: bytes, content_type: str, reason: str) -> None:
+    fake.garble(body, content_type=content_type, times=1)
+    requests = [_request("garbled"), _request("fine")]
+
+    result = _count(fake, requests, max_concurrency=1)
+
+    assert result.input_tokens == (None, _expected(requests[1]))
+    assert result.failures == (CountFailure(0, reason),)
+    assert result.stopped_reason is None
+
+
+def test_the_deadline_bounds_the_whole_count(fake: FakeAnthropic) -> None:
+    fake.hang()  # accepts and never answers: without a deadline, 12 requests × 5 attempts × the timeout
+    started = time.monotonic()
+
+    result = _count(fake, [_request(f"slow {n}") for n in range(12)], timeout_s=0.3, max_retries=4, deadline_s=0.8)
+
+    assert time.monotonic() - started < 3
+    assert result.input_tokens == (None,) * 12
+    # Each request either timed out with no time left to retry, or was not sent once the deadline passed.
+    assert all("deadline" in failure.reason for failure in result.failures), result.failures
+    assert result.stopped_reason in (None, "the deadline of 0.8s passed")
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for(fake: FakeAnthropic) -> None:
+    fake.fail(429, times=1, headers={"retry-after": "3600"})
+    started = time.monotonic()
+
+    result = _count(fake, [_request("rate limited")], max_retries=4, deadline_s=5)
+
+    assert time.monotonic() - started < 2
+    assert result.failures == (CountFailure(0, "rate limited (429); a retry would wait 3600.0s, past the deadline"),)
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [("timeout", "timed out after 0.1s"), ("429", "rate limited (429)"), ("503", "server error (503)")],
+)
+def test_a_run_of_failures_stops_the_count(fake: FakeAnthropic, setup: str, reason: str) -> None:
+    if setup == "timeout":
+        fake.hang()
+    else:
+        fake.fail(int(setup))
+    requests = [_request(f"request {n}") for n in range(10)]
+
+    result = _count(fake, requests, max_concurrency=1, max_retries=0, timeout_s=0.1)
+
+    assert len(fake.requests) == 3  # the default: three requests in a row, then stop
+    assert result.stopped_reason == f"stopped after 3 requests in a row failed ({reason}): the service is not answering"
+    assert result.input_tokens == (None,) * 10
+    assert [f.reason for f in result.failures[:3]] == [reason] * 3
+    assert {f.reason for f in result.failures[3:]} == {result.stopped_reason}
+
+
+def test_a_success_resets_the_run_of_failures(fake: FakeAnthropic) -> None:
+    fake.fail(429, times=2)
+    requests = [_request(f"request {n}") for n in range(6)]
+
+    result = _count(fake, requests, max_concurrency=1, max_retries=0, max_consecutive_failures=3)
+
+    assert result.stopped_reason is None
+    assert result.exact_count == 4 and result.failed_count == 2
+
+
+@pytest.mark.parametrize("options", [{"deadline_s": 0}, {"deadline_s": float("inf")}, {"max_consecutive_failures": 0}])
+def test_deadline_and_failure_limit_out_of_range_raise(fake: FakeAnthropic, options: dict[str, Any]) -> None:
+    with pytest.raises(ExactCountError):
+        _count(fake, [_request("x")], **options)
+    assert fake.requests == []
+
+
+def test_deeply_nested_params_fall_back_without_being_sent(fake: FakeAnthropic) -> None:
+    deep: Any = "leaf"
+    for _ in range(5_000):
+        deep = [deep]
+    requests = [{"model": MODEL, "messages": [{"role": "user", "content": deep}]}, _request("fine")]
+
+    result = _count(fake, requests)
+
+    assert result.input_tokens[0] is None and result.input_tokens[1] == _expected(requests[1])
+    assert result.failures[0].reason == "params cannot be sent as JSON: nested too deeply"
+    assert len(fake.requests) == 1

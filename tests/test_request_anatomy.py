@@ -394,7 +394,10 @@ def tool_result(content: object) -> dict[str, object]:
         ({"messages": []}, "messages is empty; the API requires at least one message"),
         ({"messages": "hi"}, "messages is not a list; messages were not counted"),
         ({"messages": [1]}, "messages[0] is not an object; skipped"),
-        ({"messages": [{"role": ["user"], "content": "x"}]}, "messages[0].role is ['user'], not 'user' or 'assistant'"),
+        (
+            {"messages": [{"role": ["user"], "content": "x"}]},
+            "messages[0].role is ['user'], not 'user', 'assistant' or 'system'",
+        ),
         (user_says(5), "messages[0].content is neither a string nor a list of blocks; not counted"),
         (user_says([None]), "messages[0].content[0] is not an object; skipped"),
         (user_says([{"text": "x"}]), "messages[0].content[0] has no string 'type'; counted as JSON"),

@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import os
 import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,9 +33,10 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import IO, Any, Literal
 
 from estimator.batches.reader import iter_items, open_source
-from estimator.batches.validation import LineProblem, LineValidator
+from estimator.batches.validation import LineProblem, LineValidator, SeenLines
 from estimator.costs import EXACT, MTOK, price_lines
 from estimator.errors import BatchFileError
+from estimator.planning import lifecycle_warnings
 from estimator.rates import ModeRates, Unpriced, resolve_mode_rates, tier_for
 from estimator.tokens.anatomy import CacheTTL, flatten_request, prefix_keys
 from estimator.tokens.counting import CountSource, request_fixed_tokens
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_HIT_RATE",
     "DEFAULT_OUTPUT_RATIO",
     "MAX_FILE_BYTES",
+    "MAX_SAMPLE_SIZE",
     "BatchSlice",
     "DryRunResult",
     "LineProblem",
@@ -56,7 +59,11 @@ __all__ = [
 
 DEFAULT_OUTPUT_RATIO = Decimal("0.5")
 MAX_FILE_BYTES = 2_000_000_000
-"""The dry run reads files up to 2 GB (eight full batches); larger files should be split first."""
+"""The dry run reads files up to 2 GB (eight full batches), counted on the bytes actually read; larger files
+should be split first."""
+
+MAX_SAMPLE_SIZE = 100_000
+"""A sample as large as one batch: beyond it, count every request (`exact="all"`)."""
 
 _CHUNK_REQUESTS = 1_000
 _SAMPLE_SEED = 20_241_008
@@ -126,6 +133,8 @@ class DryRunResult:
     hit_rate: Decimal
     output_assumption: str
     notes: tuple[str, ...]
+    unlisted_problems: int = 0
+    """Problems counted but not listed (past MAX_LISTED_PER_CODE of one code); the list says so per code."""
 
     @property
     def needs_split(self) -> bool:
@@ -157,6 +166,7 @@ class _Request:
     total_cl100k: int = 0
     cumulative_cl100k: list[int] = field(default_factory=list)
     size_bytes: int = 0
+    tool_prompt_allowance: int = 0  # tokens an unpublished tool-use system prompt may add (the high side only)
 
 
 class _Counter:
@@ -229,7 +239,9 @@ class _Counter:
         return self.letters_non_latin / self.letters_sampled if self.letters_sampled else 0.0
 
 
-def _pieces_and_tail(params: Mapping[str, Any]) -> tuple[list[tuple[str, CacheTTL, str]], str, list[str]]:
+def _pieces_and_tail(
+    params: Mapping[str, Any],
+) -> tuple[list[tuple[str, CacheTTL, str]], str, tuple[str, ...], dict[str, int]]:
     anatomy = flatten_request(params)
     segments = anatomy.segments
     pieces: list[tuple[str, CacheTTL, str]] = []
@@ -239,11 +251,7 @@ def _pieces_and_tail(params: Mapping[str, Any]) -> tuple[list[tuple[str, CacheTT
         pieces.append((breakpoint.prefix_key, breakpoint.ttl, text))
         start = breakpoint.segment_stop
     tail = "\n".join(s.text for s in segments[start:] if s.countable and s.text)
-    notes = list(anatomy.problems)
-    uncounted = anatomy.uncounted_blocks
-    if uncounted:
-        notes.append("not counted offline: " + ", ".join(f"{n} {kind}" for kind, n in sorted(uncounted.items())))
-    return pieces, tail, notes
+    return pieces, tail, anatomy.problems, anatomy.uncounted_blocks
 
 
 # --- costs -----------------------------------------------------------------------------------------
@@ -260,6 +268,7 @@ class _Bucket:
     repeat: dict[str, int] = field(default_factory=lambda: {"5m": 0, "1h": 0})
     output_max: int = 0
     output_expected: int = 0
+    allowance_tokens: int = 0  # unpublished tool-use prompts: added to the high estimate only
 
 
 @dataclass
@@ -269,7 +278,8 @@ class _ModelTally:
     buckets: dict[tuple[int | None, bool], _Bucket] = field(default_factory=lambda: defaultdict(_Bucket))
     seen_prefixes: set[str] = field(default_factory=set)
     cacheable_tokens: int = 0
-    ineffective: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ineffective: dict[str, int] = field(default_factory=dict)  # prefix key → first line
+    ineffective_requests: SeenLines = field(default_factory=lambda: SeenLines())
     ineffective_largest_tokens: int = 0
 
 
@@ -314,20 +324,23 @@ def _tally_one(
     elif exact is not None:
         scale, fixed, tools = Decimal(0), exact, 0
     total = _scaled(request.total_cl100k, scale) + fixed
+    allowance = request.tool_prompt_allowance if exact is None else 0
     tier = tier_for(tally.period, total)
     bucket = tally.buckets[(tier.above_prompt_tokens if tier else None, request.geo_us)]
     bucket.requests += 1
     bucket.input_tokens += total
     bucket.output_max += request.max_tokens
     bucket.output_expected += output(request.max_tokens)
+    bucket.allowance_tokens += allowance
     minimum = model.min_cacheable_prompt_tokens
     cached_so_far = 0
+    below_minimum = False
     for (key, ttl, _), cumulative in zip(request.breakpoints, request.cumulative_cl100k, strict=True):
         tokens = _scaled(cumulative, scale) + tools  # the tool-use system prompt opens every cached prefix
         if minimum is None or tokens < minimum:
-            first_line, count = tally.ineffective.get(key, (request.line, 0))
-            tally.ineffective[key] = (first_line, count + 1)
+            tally.ineffective.setdefault(key, request.line)
             tally.ineffective_largest_tokens = max(tally.ineffective_largest_tokens, tokens)
+            below_minimum = True
             continue
         piece = tokens - cached_so_far
         if key in tally.seen_prefixes:
@@ -338,6 +351,8 @@ def _tally_one(
         cached_so_far = tokens
     tally.cacheable_tokens += cached_so_far
     bucket.uncached_when_cached += total - cached_so_far
+    if below_minimum:
+        tally.ineffective_requests.add(request.line)
 
 
 def _mode_ranges(
@@ -386,9 +401,14 @@ def _bucket_costs(
         input_usd = sum((line.usd for line in lines if line.category != "output"), Decimal(0))
         output_expected = bucket.output_expected * rates.output_mtok / MTOK
         output_max = bucket.output_max * rates.output_mtok / MTOK
+        # An unpublished tool-use prompt may be billed as a cache write, dearer than plain input: the high end
+        # prices it at the dearest input rate the mode has.
+        dearest = max(r for r in (rates.input_mtok, rates.cache_write_5m_mtok, rates.cache_write_1h_mtok) if r)
+        allowance_usd = bucket.allowance_tokens * dearest / MTOK
     with localcontext(Context(prec=40)):  # the band is a ratio: the range is an estimate, rounded at 40 digits
         low_scale, high_scale = band
-        return input_usd * low_scale + output_expected, input_usd + output_expected, input_usd * high_scale + output_max
+        high = input_usd * high_scale + allowance_usd + output_max
+        return input_usd * low_scale + output_expected, input_usd + output_expected, high
 
 
 # --- exact counts ----------------------------------------------------------------------------------
@@ -472,35 +492,61 @@ def analyze_batch_file(
     sample_size: int = 200,
     api_key: str | None = None,
     base_url: str | None = None,
+    deadline_s: float | None = None,
     table: PriceTable | None = None,
     on_progress: Progress | None = None,
 ) -> DryRunResult:
-    """Validate, count and price a Message Batches file (a path or a binary stream such as an upload)."""
+    """Validate, count and price a Message Batches file: a path (`-` for standard input) or a binary stream
+    such as an upload. With `exact`, counts made through count_tokens stop after `deadline_s` (default
+    `estimator.tokens.exact.DEFAULT_DEADLINE_S`) and the rest fall back to offline counts, which the notes say."""
     hits = to_fraction(hit_rate, "hit_rate")
     output, assumption = _output_rule(output_ratio, output_tokens)
     if exact not in ("none", "sample", "all"):
         raise BatchFileError(f"exact must be none, sample or all, got {exact!r}")
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or not 1 <= sample_size <= MAX_SAMPLE_SIZE:
+        raise BatchFileError(f"sample_size must be a whole number from 1 to {MAX_SAMPLE_SIZE:,}, got {sample_size!r}")
     table = table or load_price_table()
     day = as_of or dt.date.today()
     stream, size, name, owned = open_source(source)
     try:
+        if exact == "all" and not stream.seekable():
+            raise BatchFileError(f"{name}: counting every request reads the file twice; give a file, not a stream")
         if size is not None and size > MAX_FILE_BYTES:
             raise BatchFileError(
                 f"{name}: {size:,} bytes is over the dry run's limit of {MAX_FILE_BYTES:,}; split the file first"
             )
-        scan = _scan(stream, size, table, day, sample_size if exact == "sample" else 0, on_progress)
+        scan = _scan(stream, size, name, table, day, sample_size if exact == "sample" else 0, on_progress)
     finally:
         if owned:
             stream.close()
     notes = list(scan.notes)
-    calibrations = _calibrations(scan, table, exact, api_key, base_url, on_progress, notes, source)
+    api = _Api(api_key, base_url, time.monotonic() + (deadline_s if deadline_s is not None else _default_deadline()))
+    calibrations = _calibrations(scan, table, exact, api, on_progress, notes, source)
     return _result(scan, name, table, day, hits, output, assumption, calibrations, notes)
+
+
+def _default_deadline() -> float:
+    from estimator.tokens.exact import DEFAULT_DEADLINE_S  # the SDK is not imported by this module
+
+    return DEFAULT_DEADLINE_S
+
+
+@dataclass(frozen=True)
+class _Api:
+    key: str | None
+    base_url: str | None
+    deadline_at: float  # time.monotonic() after which no count starts
+
+    def remaining_s(self) -> float:
+        return self.deadline_at - time.monotonic()
 
 
 @dataclass
 class _Scan:
     bytes_read: int = 0
     lines: int = 0
+    invalid_lines: int = 0
+    unlisted_problems: int = 0
     requests: list[_Request] = field(default_factory=list)
     problems: list[LineProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -508,13 +554,74 @@ class _Scan:
     non_latin_share: float = 0.0
 
 
+@dataclass
+class _RequestNotes:
+    """What the offline count could not see, per kind, with the requests (lines) it concerns."""
+
+    uncounted: dict[str, tuple[int, int, int, SeenLines]] = field(default_factory=dict)  # kind → blocks, min, max
+    other: dict[str, SeenLines] = field(default_factory=dict)
+    custom_ids: dict[int, str] = field(default_factory=dict)  # first line of each note → its custom_id
+
+    def add(self, line: int, custom_id: str | None, problems: tuple[str, ...], uncounted: Mapping[str, int]) -> None:
+        for kind, blocks in uncounted.items():
+            total, low, high, lines = self.uncounted.get(kind, (0, blocks, blocks, SeenLines()))
+            lines.add(line)
+            self.uncounted[kind] = (total + blocks, min(low, blocks), max(high, blocks), lines)
+            self._first(line, custom_id)
+        for note in problems:
+            self.other.setdefault(note, SeenLines()).add(line)
+            self._first(line, custom_id)
+
+    def _first(self, line: int, custom_id: str | None) -> None:
+        if custom_id is not None and len(self.custom_ids) < 10_000:
+            self.custom_ids.setdefault(line, custom_id)
+
+    def problems(self) -> list[LineProblem]:
+        found = []
+        for kind, (total, low, high, lines) in sorted(self.uncounted.items()):
+            per_request = f"{low:,} per request" if low == high else f"{low:,} to {high:,} per request"
+            requests = f"{lines.count:,} request{'s' if lines.count != 1 else ''}"
+            in_all = f", {total:,} in all" if lines.count > 1 else ""
+            message = (
+                f"{_plural_kind(kind, total)} not counted offline ({per_request} in {requests}{in_all}; "
+                f"{lines.where()}): the input estimate leaves them out; --api counts them exactly"
+            )
+            found.append(self._problem(lines, message))
+        for note, lines in self.other.items():
+            requests = f"{lines.count:,} request{'s' if lines.count != 1 else ''}"
+            found.append(self._problem(lines, f"{note} ({requests}: {lines.where()})"))
+        return found
+
+    def _problem(self, lines: SeenLines, message: str) -> LineProblem:
+        first = lines.lines[0]
+        return LineProblem(
+            first, self.custom_ids.get(first), "warning", "request_note", message, None, tuple(lines.lines)
+        )
+
+
+def _plural_kind(kind: str, count: int) -> str:
+    names = {"image": "image", "document": "document (PDF or file)", "redacted_thinking": "redacted thinking block"}
+    name = names.get(kind, f"{kind} block")
+    if count == 1:
+        return name
+    return name.replace("document (", "documents (") if kind == "document" else f"{name}s"
+
+
 def _scan(
-    stream: IO[bytes], size: int | None, table: PriceTable, day: dt.date, sample_size: int, on_progress: Progress | None
+    stream: IO[bytes],
+    size: int | None,
+    name: str,
+    table: PriceTable,
+    day: dt.date,
+    sample_size: int,
+    on_progress: Progress | None,
 ) -> _Scan:
     scan = _Scan(reservoir=_Reservoir(sample_size) if sample_size else None)
     validator = LineValidator(table, day)
     counter = _Counter()
     total = size or 0
+    notes = _RequestNotes()
+    tool_notes: dict[str, SeenLines] = {}
 
     def on_bytes(count: int) -> None:
         scan.bytes_read += count
@@ -522,50 +629,65 @@ def _scan(
             on_progress("reading", scan.bytes_read, max(total, scan.bytes_read))
 
     pending = 0
-    request_notes: dict[str, tuple[int, int]] = {}
-    for item in iter_items(stream, on_bytes):
-        scan.lines = max(scan.lines, item.line)
-        _, params, model = validator.check(item)
-        if params is None or model is None:
-            continue
-        pieces, tail, notes = _pieces_and_tail(params)
-        for note in notes:
-            first, count = request_notes.get(note, (item.line, 0))
-            request_notes[note] = (first, count + 1)
-        fixed = request_fixed_tokens(params, model, table)
-        for note in fixed.notes:
-            request_notes.setdefault(note, (item.line, 0))
-        geo_us = params.get("inference_geo") == "us"
-        request = _Request(
-            item.line, model.id, params["max_tokens"], geo_us, fixed.frame_tokens, fixed.tool_prompt_tokens, [], -1
-        )
-        request.size_bytes = item.size_bytes
-        counter.add(request, pieces, tail)
-        if scan.reservoir is not None:
-            scan.reservoir.offer(model.id, _Sample(item.line, params))
-        pending += 1
-        if pending >= _CHUNK_REQUESTS:
-            scan.requests += counter.flush()
-            pending = 0
-    scan.requests += counter.finish()
-    scan.problems = validator.problems
-    scan.non_latin_share = counter.non_latin_share
-    for note, (first, count) in request_notes.items():
-        scan.problems.append(
-            LineProblem(
-                first, None, "warning", "request_note", f"{note}" + (f" ({count:,} requests)" if count > 1 else "")
+    try:
+        for item in iter_items(stream, on_bytes, max_bytes=MAX_FILE_BYTES, name=name):
+            scan.lines = max(scan.lines, item.line)
+            custom_id, params, model = validator.check(item)
+            if params is None or model is None:
+                continue
+            pieces, tail, problems, uncounted = _pieces_and_tail(params)
+            notes.add(item.line, custom_id, problems, uncounted)
+            fixed = request_fixed_tokens(params, model, table)
+            for note in fixed.notes:
+                tool_notes.setdefault(note, SeenLines()).add(item.line)
+            geo_us = params.get("inference_geo") == "us"
+            request = _Request(
+                item.line, model.id, params["max_tokens"], geo_us, fixed.frame_tokens, fixed.tool_prompt_tokens, [], -1
             )
-        )
+            request.size_bytes = item.size_bytes
+            request.tool_prompt_allowance = fixed.tool_prompt_allowance
+            counter.add(request, pieces, tail)
+            if scan.reservoir is not None:
+                scan.reservoir.offer(model.id, _Sample(item.line, params))
+            pending += 1
+            if pending >= _CHUNK_REQUESTS:
+                scan.requests += counter.flush()
+                pending = 0
+    finally:
+        scan.requests += counter.finish()
+    scan.problems = validator.finish() + notes.problems()
+    for note, lines in tool_notes.items():
+        first = lines.lines[0]
+        message = f"{note} ({lines.count:,} request{'s' if lines.count != 1 else ''}: {lines.where()})"
+        scan.problems.append(LineProblem(first, None, "warning", "request_note", message, None, tuple(lines.lines)))
+    scan.problems += _lifecycle_problems(validator, table, day)
+    scan.invalid_lines = validator.invalid_lines
+    scan.unlisted_problems = sum(validator.unlisted.values())
+    scan.non_latin_share = counter.non_latin_share
     scan.problems.sort(key=lambda p: p.line)
     return scan
+
+
+def _lifecycle_problems(validator: LineValidator, table: PriceTable, day: dt.date) -> list[LineProblem]:
+    """The warnings `estimate` gives for a deprecated model, word for word, with the lines that use it."""
+    problems = []
+    for model_id, lines in validator.deprecated.items():
+        for warning in lifecycle_warnings(model_id, day, table=table):
+            if warning.code == "deprecated":
+                message = (
+                    f"{warning.message} ({lines.count:,} request{'s' if lines.count != 1 else ''}: {lines.where()})"
+                )
+                problems.append(
+                    LineProblem(lines.lines[0], None, "warning", "model_deprecated", message, None, tuple(lines.lines))
+                )
+    return problems
 
 
 def _calibrations(
     scan: _Scan,
     table: PriceTable,
     exact: str,
-    api_key: str | None,
-    base_url: str | None,
+    api: _Api,
     on_progress: Progress | None,
     notes: list[str],
     source: Any,
@@ -584,17 +706,16 @@ def _calibrations(
     if scan.non_latin_share > 0.2:
         notes.append(f"{scan.non_latin_share:.0%} of the letters are in non-Latin scripts: offline counts run high")
     if exact == "sample" and scan.reservoir is not None:
-        _apply_sample(scan, result, api_key, base_url, on_progress, notes)
+        _apply_sample(scan, result, api, on_progress, notes)
     elif exact == "all":
-        _apply_exact_all(scan, result, api_key, base_url, on_progress, notes, source)
+        _apply_exact_all(scan, result, api, on_progress, notes, source)
     return result
 
 
 def _apply_sample(
     scan: _Scan,
     result: dict[str, tuple[_Calibration, dict[int, int]]],
-    api_key: str | None,
-    base_url: str | None,
+    api: _Api,
     on_progress: Progress | None,
     notes: list[str],
 ) -> None:
@@ -602,84 +723,107 @@ def _apply_sample(
 
     assert scan.reservoir is not None
     by_line = {r.line: r for r in scan.requests}
-    for model_id, samples in scan.reservoir.items.items():
+    for model_id, samples in sorted(scan.reservoir.items.items()):
+        if api.remaining_s() <= 0:
+            notes.append(f"{model_id}: not sampled (the deadline had passed); offline estimate used")
+            continue
         counted = count_exact(
-            [s.params for s in samples], api_key=api_key, base_url=base_url, on_progress=_stage(on_progress, "counting")
+            [s.params for s in samples],
+            api_key=api.key,
+            base_url=api.base_url,
+            deadline_s=api.remaining_s(),
+            on_progress=_stage(on_progress, "counting"),
         )
         calibration = _sampled_calibration(samples, by_line, counted.input_tokens)
+        failed = [samples[f.index].line for f in counted.failures]
+        reason = counted.stopped_reason or (counted.failures[0].reason if counted.failures else "too few requests")
         if calibration is None:
-            reason = counted.stopped_reason or (counted.failures[0].reason if counted.failures else "too few requests")
             notes.append(f"{model_id}: sampling failed ({reason}); offline estimate used")
             continue
+        if failed:
+            notes.append(
+                f"{model_id}: {len(failed):,} of {len(samples):,} sampled requests could not be counted ({reason}; "
+                f"{_lines_text(failed)}); the ratio uses the other {len(samples) - len(failed):,}"
+            )
         result[model_id] = (calibration, {})
 
 
 def _apply_exact_all(
     scan: _Scan,
     result: dict[str, tuple[_Calibration, dict[int, int]]],
-    api_key: str | None,
-    base_url: str | None,
+    api: _Api,
     on_progress: Progress | None,
     notes: list[str],
     source: Any,
 ) -> None:
-    from estimator.tokens.exact import count_exact
-
     wanted = {r.line for r in scan.requests}
     exact_by_line: dict[int, int] = {}
-    stream, _, _, owned = open_source(source)
+    reasons: dict[int, str] = {}
+    stream, _, name, owned = open_source(source)
     if not owned:
         stream.seek(0)
-    failure = None
+    stopped: str | None = None
     try:
         chunk: list[tuple[int, Mapping[str, Any]]] = []
-        for item in iter_items(stream, lambda _: None):
-            if item.line in wanted:
+        for item in iter_items(stream, lambda _: None, max_bytes=MAX_FILE_BYTES, name=name):
+            if item.line in wanted and isinstance(item.value, dict):
                 chunk.append((item.line, item.value["params"]))
-            if len(chunk) >= 500:
-                failure = _count_chunk(chunk, exact_by_line, api_key, base_url, count_exact) or failure
+            if len(chunk) >= _EXACT_CHUNK:
+                stopped = _count_chunk(chunk, exact_by_line, reasons, api)
                 chunk = []
                 if on_progress is not None:
-                    on_progress("counting", len(exact_by_line), len(wanted))
-                if failure and failure.startswith("stop:"):
+                    on_progress("counting", len(exact_by_line) + len(reasons), len(wanted))
+                if stopped:
                     break
-        if chunk and not (failure and failure.startswith("stop:")):
-            failure = _count_chunk(chunk, exact_by_line, api_key, base_url, count_exact) or failure
+        if chunk and not stopped:
+            stopped = _count_chunk(chunk, exact_by_line, reasons, api)
     finally:
         if owned:
             stream.close()
     for model_id, (calibration, _) in list(result.items()):
-        lines = {r.line for r in scan.requests if r.model_id == model_id}
+        lines = sorted(r.line for r in scan.requests if r.model_id == model_id)
         got = {line: exact_by_line[line] for line in lines if line in exact_by_line}
         if len(got) == len(lines):
-            result[model_id] = (
-                _Calibration(calibration.scale, (Decimal(1), Decimal(1)), "exact", "exact (count_tokens)"),
-                got,
-            )
-        else:
-            result[model_id] = (calibration, got)
-            notes.append(
-                f"{model_id}: exact counts for {len(got):,} of {len(lines):,} requests; the rest estimated offline"
-                + (f" ({failure.removeprefix('stop:')})" if failure else "")
-            )
+            exact = _Calibration(calibration.scale, (Decimal(1), Decimal(1)), "exact", "exact (count_tokens)")
+            result[model_id] = (exact, got)
+            continue
+        result[model_id] = (calibration, got)
+        missing = [line for line in lines if line not in got]
+        why = sorted({reasons[line] for line in missing if line in reasons}) or [stopped or "not counted"]
+        notes.append(
+            f"{model_id}: exact counts for {len(got):,} of {len(lines):,} requests; {_lines_text(missing)} "
+            f"estimated offline ({'; '.join(why[:3])})"
+        )
+
+
+_EXACT_CHUNK = 500
 
 
 def _count_chunk(
-    chunk: list[tuple[int, Mapping[str, Any]]],
-    exact_by_line: dict[int, int],
-    api_key: str | None,
-    base_url: str | None,
-    count_exact: Callable[..., Any],
+    chunk: list[tuple[int, Mapping[str, Any]]], exact_by_line: dict[int, int], reasons: dict[int, str], api: _Api
 ) -> str | None:
-    counted = count_exact([params for _, params in chunk], api_key=api_key, base_url=base_url)
+    """Count one chunk exactly; the reason the whole count stopped, if it did (later chunks are not sent)."""
+    from estimator.tokens.exact import count_exact
+
+    if api.remaining_s() <= 0:
+        for line, _ in chunk:
+            reasons[line] = "the deadline had passed"
+        return "the deadline had passed"
+    counted = count_exact(
+        [params for _, params in chunk], api_key=api.key, base_url=api.base_url, deadline_s=api.remaining_s()
+    )
     for (line, _), tokens in zip(chunk, counted.input_tokens, strict=True):
         if tokens is not None:
             exact_by_line[line] = tokens
-    if counted.stopped_reason:
-        return f"stop:{counted.stopped_reason}"
-    if counted.failures:
-        return str(counted.failures[0].reason)
-    return None
+    for failure in counted.failures:
+        reasons[chunk[failure.index][0]] = failure.reason
+    return counted.stopped_reason
+
+
+def _lines_text(lines: list[int]) -> str:
+    shown = ", ".join(f"{line:,}" for line in lines[:5])
+    more = f" and {len(lines) - 5:,} more" if len(lines) > 5 else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
 def _stage(on_progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
@@ -744,7 +888,7 @@ def _result(
         models.append(_model_summary(tally, calibration, table, hit_rate))
     problems.sort(key=lambda p: p.line)
     models.sort(key=lambda m: m.model_id)
-    invalid = len({p.line for p in problems if p.severity == "error"})
+    invalid = scan.invalid_lines
     split = _split_plan(scan.requests, table)
     if len(split) > 1:
         rules = table.rules.batch
@@ -765,24 +909,28 @@ def _result(
         hit_rate=hit_rate,
         output_assumption=assumption,
         notes=tuple(notes),
+        unlisted_problems=scan.unlisted_problems,
     )
 
 
 def _ineffective_breakpoints(tally: _ModelTally) -> LineProblem:
     """One warning per model for every cache breakpoint below the minimum: they do nothing."""
-    firsts = sorted(first for first, _ in tally.ineffective.values())
-    requests = sum(count for _, count in tally.ineffective.values())
+    firsts = sorted(set(tally.ineffective.values()))
+    requests = tally.ineffective_requests
     minimum = tally.model.min_cacheable_prompt_tokens
     limit = f"the minimum cacheable length of {minimum:,} tokens" if minimum else "a published minimum cacheable length"
-    shown = ", ".join(str(line) for line in firsts[:5]) + (", ..." if len(firsts) > 5 else "")
+    distinct = len(tally.ineffective)
     return LineProblem(
         firsts[0],
         None,
         "warning",
         "breakpoint_below_minimum",
-        f"{tally.model.name}: {len(firsts):,} distinct cache breakpoints ({requests:,} requests) cover less than "
-        f"{limit} (the largest ~{tally.ineffective_largest_tokens:,} tokens): they do nothing, those prefixes are "
-        f"billed as plain input. First seen on lines {shown}.",
+        f"{tally.model.name}: {distinct:,} distinct cache breakpoint{'s' if distinct != 1 else ''} in "
+        f"{requests.count:,} request{'s' if requests.count != 1 else ''} cover less than {limit} (the largest "
+        f"~{tally.ineffective_largest_tokens:,} tokens): they do nothing, those prefixes are billed as plain input. "
+        f"First seen on {_lines_text(firsts)}.",
+        None,
+        tuple(firsts[:5]),
     )
 
 
@@ -790,8 +938,9 @@ def _model_summary(tally: _ModelTally, calibration: _Calibration, table: PriceTa
     buckets = list(tally.buckets.values())
     expected = sum(b.input_tokens for b in buckets)
     low_scale, high_scale = calibration.band
+    allowance = sum(b.allowance_tokens for b in buckets)
     with localcontext(Context(prec=40)):
-        low, high = int(expected * low_scale), math.ceil(expected * high_scale)
+        low, high = int(expected * low_scale), math.ceil(expected * high_scale) + allowance
         repeat = sum(Decimal(b.repeat["5m"] + b.repeat["1h"]) for b in buckets)
         writes = sum(Decimal(b.first_write["5m"] + b.first_write["1h"]) for b in buckets) + (1 - hit_rate) * repeat
     return ModelDryRun(

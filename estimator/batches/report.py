@@ -62,7 +62,17 @@ def dry_run_to_dict(result: DryRunResult) -> dict[str, Any]:
         ],
         "notes": list(result.notes),
         "problems": [
-            {"line": p.line, "custom_id": p.custom_id, "severity": p.severity, "code": p.code, "message": p.message}
+            {
+                "line": p.line,
+                "custom_id": p.custom_id,
+                "severity": p.severity,
+                "code": p.code,
+                "message": p.message,
+                "source": p.source,
+                "lines": list(p.lines) or [p.line],
+                "count": p.count,
+            }
             for p in result.problems
         ],
+        "unlisted_problems": result.unlisted_problems,
     }

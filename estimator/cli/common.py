@@ -14,14 +14,46 @@ from estimator.report import CSV_COLUMNS
 from estimator.workload import DEFAULT_HIT_RATE, Workload, workload_from
 from pricing.text_table import render_text_table
 
-__all__ = ["dump_csv", "dump_json", "parse_date", "text_table", "workload_arguments", "workload_from_args"]
+__all__ = [
+    "MAX_DEADLINE_S",
+    "deadline_argument",
+    "dump_csv",
+    "dump_json",
+    "parse_date",
+    "text_table",
+    "workload_arguments",
+    "workload_from_args",
+]
+
+MAX_DEADLINE_S = 86_400.0
+"""A day: longer than any count a batch needs (100,000 requests at 100 a minute take under 17 hours)."""
 
 
 def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parse_deadline(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not 0 < seconds <= MAX_DEADLINE_S:  # also refuses NaN and infinities
+        raise argparse.ArgumentTypeError(f"the deadline must be over 0 and at most {MAX_DEADLINE_S:,.0f} seconds")
+    return seconds
+
+
+def deadline_argument(parser: argparse.ArgumentParser, default_s: float) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=parse_deadline,
+        default=default_s,
+        metavar="SECONDS",
+        help=f"with --api: stop counting after this long; counts not done fall back to offline (default {default_s:g})",
+    )
 
 
 def workload_arguments(parser: argparse.ArgumentParser, *, model_required: bool, with_requests: bool = True) -> None:

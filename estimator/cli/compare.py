@@ -17,7 +17,7 @@ __all__ = ["add_compare_command", "render_comparison"]
 
 
 def add_compare_command(commands: Any) -> None:
-    many = commands.add_parser("compare", help="one workload across models, cheapest first")
+    many = commands.add_parser("compare", help="one workload across models, cheapest first", allow_abbrev=False)
     workload_arguments(many, model_required=False)
     many.add_argument("--models", default=None, help="comma-separated ids (default: every current model)")
     many.add_argument("--include-retired", action="store_true")

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from estimator.batches.dry_run import DEFAULT_OUTPUT_RATIO, DryRunResult, analyze_batch_file
+from estimator.batches.dry_run import DEFAULT_OUTPUT_RATIO, MAX_SAMPLE_SIZE, DryRunResult, analyze_batch_file
 from estimator.batches.report import dry_run_to_dict
-from estimator.cli.common import parse_date
+from estimator.batches.validation import LineProblem
+from estimator.cli.common import deadline_argument, parse_date
 from estimator.errors import EstimatorError
 from estimator.format import format_percent, format_tokens, format_usd
+from estimator.tokens.exact import DEFAULT_DEADLINE_S
 from estimator.workload import DEFAULT_HIT_RATE, MODES
 from pricing.text_table import render_text_table
 
@@ -29,8 +31,11 @@ def add_dry_run_command(commands: Any) -> None:
         help="validate, count and price a Message Batches file before sending it",
         description="Validate a Message Batches JSONL file like the API would, count its tokens and price it in "
         "every mode. Exit 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.",
+        allow_abbrev=False,
     )
-    parser.add_argument("file", type=Path, help="JSONL (one {custom_id, params} per line) or a JSON array")
+    parser.add_argument(
+        "file", type=Path, help="JSONL (one {custom_id, params} per line), a JSON array, or - for standard input"
+    )
     parser.add_argument(
         "--hit-rate",
         default=DEFAULT_HIT_RATE,
@@ -52,6 +57,7 @@ def add_dry_run_command(commands: Any) -> None:
         metavar="N",
         help="with --api: count N random requests per model exactly and scale (default 200); 0 counts every request",
     )
+    deadline_argument(parser, DEFAULT_DEADLINE_S)
     parser.add_argument("--format", choices=("table", "json"), default="table")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -60,8 +66,8 @@ def add_dry_run_command(commands: Any) -> None:
 
 
 def _cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.sample < 0:
-        raise EstimatorError("--sample must be 0 (count every request) or more")
+    if not 0 <= args.sample <= MAX_SAMPLE_SIZE:
+        raise EstimatorError(f"--sample must be 0 (count every request) to {MAX_SAMPLE_SIZE:,}")
     exact: Literal["none", "sample", "all"] = "none" if not args.api else ("all" if args.sample == 0 else "sample")
     show_progress = args.progress if args.progress is not None else err.isatty()
     result = analyze_batch_file(
@@ -72,6 +78,7 @@ def _cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         as_of=args.as_of,
         exact=exact,
         sample_size=args.sample or 200,
+        deadline_s=args.deadline,
         on_progress=_progress_bar(err) if show_progress else None,
     )
     if show_progress:
@@ -102,8 +109,8 @@ def _progress_bar(err: TextIO) -> Callable[[str, int, int], None]:
 
 
 def render_dry_run(result: DryRunResult) -> str:
-    errors = len(result.errors)
-    warnings = len(result.problems) - errors
+    errors = sum(p.count for p in result.errors)
+    warnings = sum(p.count for p in result.problems) - errors
     lines = [
         f"Dry run of {result.source_name}: {result.lines:,} lines, {result.requests:,} valid requests, "
         f"{result.invalid_lines:,} invalid lines, {result.bytes_read / 1e6:,.1f} MB",
@@ -151,12 +158,16 @@ def render_dry_run(result: DryRunResult) -> str:
     if result.problems:
         lines += ["", f"Problems: {errors:,} errors, {warnings:,} warnings"]
         for problem in result.problems[:_SHOWN_PROBLEMS]:
-            who = f" ({problem.custom_id})" if problem.custom_id else ""
-            lines.append(f"  line {problem.line}{who} [{problem.severity}] {problem.code}: {problem.message}")
+            lines.append(_problem_text(problem))
         if len(result.problems) > _SHOWN_PROBLEMS:
-            lines.append(f"  ... {len(result.problems) - _SHOWN_PROBLEMS:,} more (--format json lists them all)")
+            lines.append(f"  ... {len(result.problems) - _SHOWN_PROBLEMS:,} more entries (--format json lists them)")
     lines += ["", "Rounded for reading; `--format json` gives the exact figures."]
     return "\n".join(lines) + "\n"
+
+
+def _problem_text(problem: LineProblem) -> str:
+    who = f" ({problem.custom_id})" if problem.custom_id else ""
+    return f"  line {problem.line:,}{who} [{problem.severity}] {problem.code}: {problem.message}"
 
 
 def _range_text(item: Any) -> str:

@@ -23,7 +23,7 @@ _CATEGORY_LABELS = {
 
 
 def add_estimate_command(commands: Any) -> None:
-    one = commands.add_parser("estimate", help="one workload in every mode")
+    one = commands.add_parser("estimate", help="one workload in every mode", allow_abbrev=False)
     workload_arguments(one, model_required=True)
     one.add_argument("--format", choices=("table", "json", "csv"), default="table")
     one.set_defaults(handler=_cmd_estimate)

@@ -78,7 +78,7 @@ MAX_CACHE_BREAKPOINTS = 4
 
 _DEFAULT_TTL: CacheTTL = "5m"
 _TTLS: dict[str, CacheTTL] = {"5m": "5m", "1h": "1h"}
-_ROLES = frozenset({"user", "assistant"})
+_ROLES = frozenset({"user", "assistant", "system"})  # system: mid-conversation, on the models that take it
 _SECTION_CODES: dict[Section, int] = {"tools": 1, "system": 2, "messages": 3}
 # isinstance tries dict first, a C-level check; the Mapping ABC check costs ~10x more.
 _MAPPING_TYPES = (dict, Mapping)
@@ -294,7 +294,7 @@ class _AnatomyBuilder:
             return
         role = message.get("role")
         if not isinstance(role, str) or role not in _ROLES:
-            self.problems.append(f"{location}.role is {role!r}, not 'user' or 'assistant'")
+            self.problems.append(f"{location}.role is {role!r}, not 'user', 'assistant' or 'system'")
         role_name = role if isinstance(role, str) else None
         content = message.get("content")
         if isinstance(content, str):

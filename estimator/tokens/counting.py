@@ -15,6 +15,7 @@ widens downwards and a note says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ __all__ = [
     "count_request",
     "count_text",
     "count_tokens",
+    "largest_published_tool_prompt_tokens",
     "request_fixed_tokens",
     "request_text",
 ]
@@ -124,21 +126,33 @@ def count_tokens(
     use_api: bool = False,
     api_key: str | None = None,
     base_url: str | None = None,
+    deadline_s: float | None = None,
     table: PriceTable | None = None,
 ) -> TokenEstimate:
     """Tokens of plain text, or of one Messages request (a dict, or JSON text with `messages` or `params`).
 
-    Offline by default; with `use_api`, exact via count_tokens (text is sent as one user message)."""
+    Offline by default; with `use_api`, exact via count_tokens (text is sent as one user message), giving up
+    after `deadline_s` (default: count_exact's)."""
     request = _request_in(content)
     if request is not None:
-        return count_request(request, model=model, use_api=use_api, api_key=api_key, base_url=base_url, table=table)
+        return count_request(
+            request,
+            model=model,
+            use_api=use_api,
+            api_key=api_key,
+            base_url=base_url,
+            deadline_s=deadline_s,
+            table=table,
+        )
     if not isinstance(content, str):
         raise TokenCountError("content must be text or a Messages request")
     if model is None:
         raise TokenCountError("a model is needed to count plain text: the tokenizer depends on it")
     if use_api:
         message = {"model": model, "messages": [{"role": "user", "content": content}]}
-        return count_request(message, use_api=True, api_key=api_key, base_url=base_url, table=table)
+        return count_request(
+            message, use_api=True, api_key=api_key, base_url=base_url, deadline_s=deadline_s, table=table
+        )
     return count_text(content, model, table=table)
 
 
@@ -153,6 +167,8 @@ def _request_in(content: str | Mapping[str, Any]) -> Mapping[str, Any] | None:
         value = json.loads(stripped)
     except json.JSONDecodeError:
         return None
+    except (ValueError, RecursionError) as error:  # too deep, or an integer past Python's digit limit
+        raise TokenCountError(f"the JSON cannot be read: {_unreadable(error)}") from None
     return value if isinstance(value, dict) and ("messages" in value or "params" in value) else None
 
 
@@ -163,15 +179,29 @@ def request_text(anatomy: RequestAnatomy) -> str:
 
 @dataclass(frozen=True)
 class FixedTokens:
-    """Tokens a request carries beyond its text, known exactly rather than estimated."""
+    """Tokens a request carries beyond its text, known exactly rather than estimated. When the model's tool-use
+    system prompt is not published, it is left out (`tool_prompt_tokens` is then a lower bound, 0) and
+    `tool_prompt_allowance` is how many tokens it may add: the largest tool-use prompt the table publishes."""
 
     frame_tokens: int
     tool_prompt_tokens: int
     notes: tuple[str, ...] = ()
+    tool_prompt_allowance: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.frame_tokens + self.tool_prompt_tokens
+
+
+def largest_published_tool_prompt_tokens(table: PriceTable) -> int:
+    """The largest tool-use system prompt of any model in the table (either tool_choice): the allowance for a
+    model whose own is not published."""
+    sizes = [
+        max(tokens.auto_or_none, tokens.any_or_tool or 0)
+        for model in table.models
+        if (tokens := model.tool_use_system_prompt_tokens) is not None
+    ]
+    return max(sizes, default=0)
 
 
 def request_fixed_tokens(params: Mapping[str, Any], model: Model, table: PriceTable) -> FixedTokens:
@@ -183,7 +213,12 @@ def request_fixed_tokens(params: Mapping[str, Any], model: Model, table: PriceTa
         return FixedTokens(frame, 0)
     published = model.tool_use_system_prompt_tokens
     if published is None:
-        return FixedTokens(frame, 0, (f"the tool-use system prompt of {model.name} is not published; not included",))
+        allowance = largest_published_tool_prompt_tokens(table)
+        note = (
+            f"the tool-use system prompt of {model.name} is not published: the count is a lower bound, and the "
+            f"range allows up to {allowance:,} more tokens per request (the largest published tool-use prompt)"
+        )
+        return FixedTokens(frame, 0, (note,), tool_prompt_allowance=allowance)
     choice = params.get("tool_choice")
     forced = isinstance(choice, Mapping) and choice.get("type") in ("any", "tool")
     if forced and published.any_or_tool is not None:
@@ -199,6 +234,7 @@ def count_request(
     api_key: str | None = None,
     base_url: str | None = None,
     timeout_s: float = 30.0,
+    deadline_s: float | None = None,
     table: PriceTable | None = None,
 ) -> TokenEstimate:
     """Input tokens of one Messages request (a dict, or its JSON text; a batch line's `params` or the whole
@@ -226,9 +262,11 @@ def count_request(
         non_latin_share=non_latin_letter_share(text),
         notes=notes,
     )
+    if fixed.tool_prompt_allowance:
+        offline = dataclasses.replace(offline, high_tokens=offline.high_tokens + fixed.tool_prompt_allowance)
     if not use_api:
         return offline
-    return _exact_or_fallback({**params, "model": found.id}, offline, api_key, base_url, timeout_s)
+    return _exact_or_fallback({**params, "model": found.id}, offline, api_key, base_url, timeout_s, deadline_s)
 
 
 def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
@@ -237,6 +275,8 @@ def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
             request = json.loads(request)
         except json.JSONDecodeError as error:
             raise TokenCountError(f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        except (ValueError, RecursionError) as error:
+            raise TokenCountError(f"the JSON cannot be read: {_unreadable(error)}") from None
     if not isinstance(request, Mapping):
         raise TokenCountError("a request must be a JSON object with 'messages' (or a batch line with 'params')")
     params = request.get("params", request)
@@ -245,12 +285,30 @@ def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
     return params
 
 
-def _exact_or_fallback(
-    params: Mapping[str, Any], offline: TokenEstimate, api_key: str | None, base_url: str | None, timeout_s: float
-) -> TokenEstimate:
-    from estimator.tokens.exact import count_exact
+def _unreadable(error: ValueError | RecursionError) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply (deeper than Python's recursion limit of about 1,000 levels)"
+    return "a number has too many digits" if "digits" in str(error) else str(error).split(";")[0][:80]
 
-    result = count_exact([params], api_key=api_key, base_url=base_url, timeout_s=timeout_s, max_concurrency=1)
+
+def _exact_or_fallback(
+    params: Mapping[str, Any],
+    offline: TokenEstimate,
+    api_key: str | None,
+    base_url: str | None,
+    timeout_s: float,
+    deadline_s: float | None,
+) -> TokenEstimate:
+    from estimator.tokens.exact import DEFAULT_DEADLINE_S, count_exact
+
+    result = count_exact(
+        [params],
+        api_key=api_key,
+        base_url=base_url,
+        timeout_s=timeout_s,
+        max_concurrency=1,
+        deadline_s=deadline_s if deadline_s is not None else DEFAULT_DEADLINE_S,
+    )
     exact = result.input_tokens[0]
     if exact is not None:
         return TokenEstimate(exact, exact, exact, "exact", "exact (count_tokens)")

@@ -5,14 +5,20 @@ one to `POST /v1/messages/count_tokens` and returns, per request, the exact coun
 Nothing is guessed here: a request that could not be counted exactly is reported, and the caller chooses the
 fallback.
 
-Failures, per request unless marked *stops*:
+Failures, per request unless marked *stops* (every request not yet counted then gets the stop's reason):
 
     no API key                      raises ExactCountError before anything is sent
     401 / 403                       stops: the key is rejected, so no later request can succeed
-    cannot connect                  stops: "could not connect to <host>"
-    429, 5xx                        retried by the SDK (honouring retry-after), then reported
-    timeout                         retried by the SDK, then reported
+    cannot connect                  retried, then stops: "could not connect to <host>"
+    429, 5xx, timeout               retried (honouring retry-after), then reported; `max_consecutive_failures`
+                                    requests in a row failing so stops ("the service is not answering")
+    the deadline                    stops: no attempt starts, and no wait runs, past `deadline_s` for the
+                                    whole count; a retry-after beyond it is not waited for
+    a 200 that is not a count       reported ("unexpected response"): a non-JSON body, a missing field
     other 4xx (bad model, ...)      reported with the API's own message
+
+Retries are this module's own (the SDK's are off) so that the deadline bounds them: the SDK would wait for any
+retry-after the server sends, however long.
 
 The API key is never logged, stored on the result or put in a message: reasons are built from status codes and
 the API's error text, and any echo of the key in that text is redacted.
@@ -23,9 +29,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
+import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +43,14 @@ if TYPE_CHECKING:
     import anthropic
     import httpx2
 
-__all__ = ["COUNT_TOKENS_PARAMS", "CountFailure", "ExactCountResult", "count_exact"]
+__all__ = [
+    "COUNT_TOKENS_PARAMS",
+    "DEFAULT_DEADLINE_S",
+    "DEFAULT_MAX_CONSECUTIVE_FAILURES",
+    "CountFailure",
+    "ExactCountResult",
+    "count_exact",
+]
 
 # The body fields of `client.messages.count_tokens` in anthropic 2.14.0 (resources/messages/messages.py).
 # Hard-coded rather than read from the signature at run time, because the signature also holds keywords that
@@ -85,6 +100,7 @@ class _Outcome:
     input_tokens: int | None
     reason: str | None
     sent: bool
+    transient: bool = False  # a timeout, 429 or 5xx after its retries: counts toward stopping the run
 
 
 @dataclass(frozen=True)
@@ -100,14 +116,21 @@ class _Settings:
     timeout_s: float
     max_retries: int
     host: str
+    deadline_at: float  # time.monotonic() after which nothing starts
+    deadline_s: float
+    max_consecutive_failures: int
+
+    def remaining(self) -> float:
+        return self.deadline_at - time.monotonic()
 
 
 class _StopSignal:
-    """Set once, by the first worker whose failure no later request could escape."""
+    """Set once, by the first failure no later request could escape; waiting on it is a sleep a stop cuts short."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reason: str | None = None
+        self._event = threading.Event()
 
     @property
     def reason(self) -> str | None:
@@ -117,6 +140,33 @@ class _StopSignal:
         with self._lock:
             if self._reason is None:
                 self._reason = reason
+        self._event.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True if the run was stopped meanwhile."""
+        return self._event.wait(max(seconds, 0.0))
+
+
+class _Streak:
+    """Requests in a row whose final outcome was a timeout, a rate limit or a server error."""
+
+    def __init__(self, limit: int, stop: _StopSignal) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._stop = stop
+        self._count = 0
+
+    def record(self, outcome: _Outcome) -> None:
+        with self._lock:
+            if not outcome.transient:
+                self._count = 0 if outcome.reason is None else self._count
+                return
+            self._count += 1
+            if self._count >= self._limit:
+                self._stop.set(
+                    f"stopped after {self._count} requests in a row failed ({outcome.reason}): the service is not "
+                    "answering"
+                )
 
 
 class _Progress:
@@ -135,6 +185,16 @@ class _Progress:
             self._callback(self.done, self.total)
 
 
+DEFAULT_DEADLINE_S = 300.0
+"""Five minutes for a whole exact or sampled count; `--deadline` changes it. Counts not done by then fall back."""
+
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 3
+"""Requests in a row failing with a timeout, a 429 or a 5xx (after their retries) before the count stops."""
+
+_INITIAL_RETRY_DELAY_S = 0.5
+_MAX_RETRY_DELAY_S = 8.0
+
+
 def count_exact(
     requests: Sequence[Mapping[str, Any]],
     *,
@@ -143,6 +203,8 @@ def count_exact(
     max_concurrency: int = 4,
     timeout_s: float = 30.0,
     max_retries: int = 4,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ExactCountResult:
     """Count the input tokens of each request exactly with `POST /v1/messages/count_tokens`.
@@ -150,15 +212,22 @@ def count_exact(
     `requests` are Messages `params` as in a Message Batches line; keys that count_tokens does not take
     (`max_tokens`, `stream`, `temperature`, `metadata`, ...) are dropped, and identical requests are sent
     once. The key is `api_key`, else `ANTHROPIC_API_KEY`; `base_url` defaults to the SDK's
-    (`ANTHROPIC_BASE_URL`, then api.anthropic.com). At most `max_concurrency` requests are in flight; the SDK
-    retries 429, 5xx, timeouts and connection errors up to `max_retries` times, honouring `retry-after`.
-    `on_progress(done, total)` is called in the calling thread with the number of input requests settled so
-    far, ending at `len(requests)`.
+    (`ANTHROPIC_BASE_URL`, then api.anthropic.com). At most `max_concurrency` requests are in flight; 429, 5xx,
+    timeouts and connection errors are retried up to `max_retries` times, honouring `retry-after`, each attempt
+    waiting at most `timeout_s`; nothing starts after `deadline_s` for the whole call. `on_progress(done, total)`
+    is called in the calling thread with the number of input requests settled so far, ending at `len(requests)`.
 
     Raises ExactCountError when there is no key or a setting is out of range; every other failure is reported
     per request in the result.
     """
-    _check_settings(max_concurrency=max_concurrency, timeout_s=timeout_s, max_retries=max_retries)
+    _check_settings(
+        max_concurrency=max_concurrency,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        deadline_s=deadline_s,
+        max_consecutive_failures=max_consecutive_failures,
+    )
+    started = time.monotonic()
     key = _resolve_api_key(api_key)
     groups, reasons = _group_requests(requests)
     tokens: list[int | None] = [None] * len(requests)
@@ -173,8 +242,7 @@ def count_exact(
         api_key=key,
         base_url=base_url,
         max_concurrency=max_concurrency,
-        timeout_s=timeout_s,
-        max_retries=max_retries,
+        settings=(timeout_s, max_retries, started + deadline_s, deadline_s, max_consecutive_failures),
         stop=stop,
         record=lambda group, outcome: _record(group, outcome, tokens, reasons, key, progress),
     )
@@ -182,15 +250,21 @@ def count_exact(
     return _build_result(tokens, reasons, sent=sent, stopped_reason=stopped_reason)
 
 
-def _check_settings(*, max_concurrency: int, timeout_s: float, max_retries: int) -> None:
+def _check_settings(
+    *, max_concurrency: int, timeout_s: float, max_retries: int, deadline_s: float, max_consecutive_failures: int
+) -> None:
     # bool is an int: `max_concurrency=True` is a bug in the caller, not "one worker".
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ExactCountError(f"max_concurrency must be a whole number ≥ 1, got {max_concurrency!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ExactCountError(f"max_retries must be a whole number ≥ 0, got {max_retries!r}")
-    valid_timeout = isinstance(timeout_s, int | float) and not isinstance(timeout_s, bool)
-    if not valid_timeout or not math.isfinite(timeout_s) or timeout_s <= 0:
-        raise ExactCountError(f"timeout_s must be a finite number of seconds > 0, got {timeout_s!r}")
+    for name, value, minimum in (
+        ("max_concurrency", max_concurrency, 1),
+        ("max_retries", max_retries, 0),
+        ("max_consecutive_failures", max_consecutive_failures, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ExactCountError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
+    for name, seconds in (("timeout_s", timeout_s), ("deadline_s", deadline_s)):
+        valid = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        if not valid or not math.isfinite(seconds) or seconds <= 0:
+            raise ExactCountError(f"{name} must be a finite number of seconds > 0, got {seconds!r}")
 
 
 def _resolve_api_key(api_key: str | None) -> str:
@@ -214,6 +288,9 @@ def _group_requests(requests: Sequence[Mapping[str, Any]]) -> tuple[list[_Group]
             canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as err:
             reasons[index] = f"params cannot be sent as JSON: {err}"
+            continue
+        except RecursionError:
+            reasons[index] = "params cannot be sent as JSON: nested too deeply"
             continue
         groups.setdefault(canonical, _Group(params, [])).indices.append(index)
     return list(groups.values()), reasons
@@ -242,90 +319,184 @@ def _send_all(
     api_key: str,
     base_url: str | None,
     max_concurrency: int,
-    timeout_s: float,
-    max_retries: int,
+    settings: tuple[float, int, float, float, int],
     stop: _StopSignal,
     record: Callable[[_Group, _Outcome], None],
 ) -> int:
     """Send every group with bounded concurrency; returns how many distinct requests reached the wire.
 
-    Threads over one synchronous client rather than asyncio: the client's connection pool is thread-safe, the
-    SDK's retry sleeps block only their own worker, and callers (the CLI, a Streamlit script thread) need no
-    event loop, which Streamlit's own loop would make awkward.
+    Daemon threads over one synchronous client rather than asyncio: the client's connection pool is thread-safe,
+    retry waits block only their own worker, and callers (the CLI, a Streamlit script thread) need no event
+    loop. Daemon threads, because a server that never answers must not keep the process alive past the
+    deadline: the calling thread stops waiting then, whatever a worker is blocked on.
     """
     import anthropic  # lazily: importing the SDK costs about 2 s, which offline estimates should not pay
 
-    with anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries) as client:
-        settings = _Settings(timeout_s=timeout_s, max_retries=max_retries, host=_host_of(client.base_url))
-        workers = min(max_concurrency, len(groups))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count_tokens") as pool:
-            futures: dict[Future[_Outcome], _Group] = {
-                pool.submit(_count_one, client, group.params, settings, stop): group for group in groups
-            }
-            return _collect(futures, pool, stop, record)
+    timeout_s, max_retries, deadline_at, deadline_s, max_failures = settings
+    client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    config = _Settings(timeout_s, max_retries, _host_of(client.base_url), deadline_at, deadline_s, max_failures)
+    streak = _Streak(max_failures, stop)
+    todo: queue.SimpleQueue[_Group | None] = queue.SimpleQueue()
+    done: queue.SimpleQueue[tuple[_Group, _Outcome]] = queue.SimpleQueue()
+    for group in groups:
+        todo.put(group)
+    workers = min(max_concurrency, len(groups))
+    for _ in range(workers):
+        todo.put(None)
+    threads = [
+        threading.Thread(
+            target=_work, args=(client, config, stop, streak, todo, done), name="count_tokens", daemon=True
+        )
+        for _ in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        return _collect(groups, done, config, stop, record)
+    except BaseException:
+        # The progress callback raised or the user interrupted: stop spending their rate limit.
+        stop.set("interrupted")
+        raise
+    finally:
+        if not any(thread.is_alive() for thread in threads):
+            client.close()
+
+
+def _work(
+    client: anthropic.Anthropic,
+    config: _Settings,
+    stop: _StopSignal,
+    streak: _Streak,
+    todo: queue.SimpleQueue[_Group | None],
+    done: queue.SimpleQueue[tuple[_Group, _Outcome]],
+) -> None:
+    while (group := todo.get()) is not None:
+        outcome = _count_one(client, group.params, config, stop)
+        streak.record(outcome)
+        done.put((group, outcome))
 
 
 def _collect(
-    futures: dict[Future[_Outcome], _Group],
-    pool: ThreadPoolExecutor,
+    groups: list[_Group],
+    done: queue.SimpleQueue[tuple[_Group, _Outcome]],
+    config: _Settings,
     stop: _StopSignal,
     record: Callable[[_Group, _Outcome], None],
 ) -> int:
     sent = 0
-    try:
-        for future in as_completed(futures):
-            outcome = future.result()
-            sent += outcome.sent
-            record(futures[future], outcome)
-    except BaseException:
-        # The progress callback raised or the user interrupted: stop spending their rate limit.
-        stop.set("interrupted")
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+    pending = {id(group): group for group in groups}
+    # Workers keep to the deadline on their own; the grace covers one attempt that began just before it.
+    grace = config.timeout_s + 1.0
+    while pending:
+        try:
+            group, outcome = done.get(timeout=max(config.remaining() + grace, 0.01))
+        except queue.Empty:
+            stop.set(f"the deadline of {config.deadline_s:g}s passed")
+            break
+        pending.pop(id(group), None)
+        sent += outcome.sent
+        record(group, outcome)
+    for group in pending.values():
+        record(group, _Outcome(None, stop.reason or "not counted", sent=False))
     return sent
 
 
-def _count_one(client: anthropic.Anthropic, params: dict[str, Any], settings: _Settings, stop: _StopSignal) -> _Outcome:
+def _count_one(client: anthropic.Anthropic, params: dict[str, Any], config: _Settings, stop: _StopSignal) -> _Outcome:
     import anthropic
 
-    if stop.reason is not None:
-        return _Outcome(input_tokens=None, reason=stop.reason, sent=False)
-    try:
-        counted = client.messages.count_tokens(**params)
-    except anthropic.APIError as err:
-        reason, stops_all = _explain(err, settings)
-        if stops_all:
-            stop.set(reason)
-        return _Outcome(input_tokens=None, reason=reason, sent=True)
-    tokens = counted.input_tokens
+    sent = False
+    for attempt in range(config.max_retries + 1):
+        if stop.reason is not None:
+            return _Outcome(None, stop.reason, sent=sent)
+        remaining = config.remaining()
+        if remaining <= 0:
+            stop.set(f"the deadline of {config.deadline_s:g}s passed")
+            return _Outcome(None, stop.reason or "deadline", sent=sent)
+        try:
+            counted = client.messages.count_tokens(
+                **params,
+                timeout=min(config.timeout_s, remaining),
+                extra_headers={"x-stainless-retry-count": str(attempt)},
+            )
+        except anthropic.APIError as err:
+            sent = (
+                sent or not isinstance(err, anthropic.APIConnectionError) or isinstance(err, anthropic.APITimeoutError)
+            )
+            outcome = _after_failure(err, attempt, config, stop, sent)
+            if outcome is not None:
+                return outcome
+            continue
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+            # A 200 whose body is not a count (not JSON, another shape): the SDK raises these while reading it.
+            return _Outcome(None, f"unexpected response from the API ({type(err).__name__})", sent=True)
+        return _tokens_of(counted)
+    raise AssertionError("unreachable: the last attempt always returns")  # pragma: no cover
+
+
+def _after_failure(
+    err: anthropic.APIError, attempt: int, config: _Settings, stop: _StopSignal, sent: bool
+) -> _Outcome | None:
+    """The outcome of a failed attempt, or None after waiting to retry it."""
+    reason, stops_all, retryable = _explain(err, config)
+    last = attempt >= config.max_retries
+    if retryable and not last:
+        wait = _retry_wait(err, attempt)
+        if wait > config.remaining():
+            # The deadline's doing, not the service's: it does not count toward the run of failures.
+            return _Outcome(None, f"{reason}; a retry would wait {wait:.1f}s, past the deadline", sent=sent)
+        if not stop.wait(wait):
+            return None
+        return _Outcome(None, stop.reason or reason, sent=sent)
+    if retryable and config.max_retries:
+        reason = f"{reason} after {config.max_retries} retries"
+    if stops_all:
+        stop.set(reason)
+    return _Outcome(None, reason, sent=sent, transient=retryable and not stops_all)
+
+
+def _retry_wait(err: anthropic.APIError, attempt: int) -> float:
+    """The server's retry-after (retry-after-ms first), else exponential backoff with jitter, as the SDK does."""
+    response = getattr(err, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                value = float(headers.get(name)) * scale
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(value) and value >= 0:
+                return value
+    delay = min(_INITIAL_RETRY_DELAY_S * 2.0**attempt, _MAX_RETRY_DELAY_S)
+    return delay * (1 - 0.25 * random.random())
+
+
+def _tokens_of(counted: object) -> _Outcome:
+    tokens = getattr(counted, "input_tokens", None)
+    if tokens is None:
+        return _Outcome(None, "unexpected response from the API (no input_tokens in it)", sent=True)
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
-        return _Outcome(input_tokens=None, reason=f"API returned input_tokens={tokens!r}", sent=True)
-    return _Outcome(input_tokens=tokens, reason=None, sent=True)
+        return _Outcome(None, f"API returned input_tokens={tokens!r}"[:120], sent=True)
+    return _Outcome(tokens, None, sent=True)
 
 
-def _explain(err: anthropic.APIError, settings: _Settings) -> tuple[str, bool]:
-    """The reason for a failed count, and whether no later request can succeed either."""
+def _explain(err: anthropic.APIError, settings: _Settings) -> tuple[str, bool, bool]:
+    """The reason for a failed attempt, whether no later request can succeed either, and whether to retry."""
     import anthropic
 
-    retries = settings.max_retries
     # APITimeoutError subclasses APIConnectionError, so it is checked first.
     if isinstance(err, anthropic.APITimeoutError):
-        return f"timed out after {settings.timeout_s:g}s{_retries_note(retries)}", False
+        return f"timed out after {settings.timeout_s:g}s", False, True
     if isinstance(err, anthropic.APIConnectionError):
-        return f"could not connect to {settings.host}", True
+        return f"could not connect to {settings.host}", True, True
     if isinstance(err, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
-        return f"API key rejected ({err.status_code})", True
+        return f"API key rejected ({err.status_code})", True, False
     if isinstance(err, anthropic.RateLimitError):
-        return f"rate limited (429) after {retries} retries", False
+        return "rate limited (429)", False, True
     if isinstance(err, anthropic.APIStatusError):
-        if err.status_code >= 500:
-            return f"server error ({err.status_code}) after {retries} retries", False
-        return f"rejected by the API ({err.status_code}): {err.api_message or 'no message'}", False
-    return f"unexpected response from the API ({type(err).__name__})", False
-
-
-def _retries_note(max_retries: int) -> str:
-    return f" ({max_retries} retries)" if max_retries else ""
+        if err.status_code >= 500 or err.status_code in (408, 409):
+            return f"server error ({err.status_code})", False, True
+        return f"rejected by the API ({err.status_code}): {err.api_message or 'no message'}", False, False
+    return f"unexpected response from the API ({type(err).__name__})", False, False
 
 
 def _host_of(url: httpx2.URL) -> str:
