@@ -10,7 +10,7 @@ Names are loaded on first use, so `import estimator` stays light: it never impor
 tiktoken or anthropic, and the price table loads only when a function needs it.
 
 Errors (all ValueError):
-    EstimatorError ─┬─ InvalidWorkloadError, BatchFileError
+    EstimatorError ─┬─ InvalidWorkloadError, BatchFileError, PlanFileError, LockFileError
                     └─ TokenCountError ── TokenizerDataError, ExactCountError
     pricing.PricingError ─┬─ UnknownModelError (re-exported here; also a LookupError)
                           └─ PriceTableError, PriceNotAvailableError
@@ -32,6 +32,7 @@ from estimator.errors import (
 
 if TYPE_CHECKING:
     from estimator.batches.dry_run import DryRunResult, analyze_batch_file
+    from estimator.bulk.actuals import price_files_bulk
     from estimator.conversations import Conversation, ConversationEstimate, estimate_conversation, sweep_turns
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
     from estimator.format import decimal_text, format_percent, format_tokens, format_usd
@@ -49,9 +50,27 @@ if TYPE_CHECKING:
         sweep_prefix_tokens,
         sweep_requests,
     )
+    from estimator.plans import (
+        Attribution,
+        CostLock,
+        LockFileError,
+        Plan,
+        PlanCheck,
+        PlanFileError,
+        WorkloadChange,
+        WorkloadCheck,
+        assert_cost_within,
+        check_plan,
+        load_plan,
+        lock_plan,
+    )
     from estimator.report import comparison_to_dict, estimate_to_dict
     from estimator.throughput import ThroughputFit, throughput
     from estimator.tokens.counting import TokenEstimate, count_request, count_text, count_tokens
+    from estimator.usage.actuals import ActualCosts, actual_costs
+    from estimator.usage.pricer import price_usage
+    from estimator.usage.reconcile import Reconciliation, reconcile
+    from estimator.usage.records import UsageRecord
     from estimator.workload import MODES, CacheTTL, Geo, Mode, Workload
     from pricing import PriceTable, UnknownModelError, load_price_table
 
@@ -84,6 +103,18 @@ _LAZY = {
     "sweep_hit_rate": "estimator.planning",
     "sweep_prefix_tokens": "estimator.planning",
     "sweep_requests": "estimator.planning",
+    "Attribution": "estimator.plans",
+    "CostLock": "estimator.plans",
+    "LockFileError": "estimator.plans",
+    "Plan": "estimator.plans",
+    "PlanCheck": "estimator.plans",
+    "PlanFileError": "estimator.plans",
+    "WorkloadChange": "estimator.plans",
+    "WorkloadCheck": "estimator.plans",
+    "assert_cost_within": "estimator.plans",
+    "check_plan": "estimator.plans",
+    "load_plan": "estimator.plans",
+    "lock_plan": "estimator.plans",
     "comparison_to_dict": "estimator.report",
     "estimate_to_dict": "estimator.report",
     "TokenEstimate": "estimator.tokens.counting",
@@ -92,6 +123,13 @@ _LAZY = {
     "count_tokens": "estimator.tokens.counting",
     "DryRunResult": "estimator.batches.dry_run",
     "analyze_batch_file": "estimator.batches.dry_run",
+    "price_files_bulk": "estimator.bulk.actuals",
+    "ActualCosts": "estimator.usage.actuals",
+    "actual_costs": "estimator.usage.actuals",
+    "price_usage": "estimator.usage.pricer",
+    "Reconciliation": "estimator.usage.reconcile",
+    "reconcile": "estimator.usage.reconcile",
+    "UsageRecord": "estimator.usage.records",
     "MODES": "estimator.workload",
     "CacheTTL": "estimator.workload",
     "Geo": "estimator.workload",
@@ -104,6 +142,8 @@ _LAZY = {
 
 __all__ = [
     "MODES",
+    "ActualCosts",
+    "Attribution",
     "BatchFileError",
     "BreakEven",
     "BudgetResult",
@@ -111,6 +151,7 @@ __all__ = [
     "Conversation",
     "ConversationEstimate",
     "CostLine",
+    "CostLock",
     "DryRunResult",
     "Estimate",
     "EstimateWarning",
@@ -119,10 +160,15 @@ __all__ = [
     "Geo",
     "HitRateBand",
     "InvalidWorkloadError",
+    "LockFileError",
     "Mode",
     "ModeCost",
     "ModelComparison",
+    "Plan",
+    "PlanCheck",
+    "PlanFileError",
     "PriceTable",
+    "Reconciliation",
     "Sweep",
     "SweepPoint",
     "ThroughputFit",
@@ -130,10 +176,16 @@ __all__ = [
     "TokenEstimate",
     "TokenizerDataError",
     "UnknownModelError",
+    "UsageRecord",
     "Workload",
+    "WorkloadChange",
+    "WorkloadCheck",
+    "actual_costs",
     "analyze_batch_file",
+    "assert_cost_within",
     "break_even",
     "budget",
+    "check_plan",
     "compare_models",
     "comparison_to_dict",
     "count_request",
@@ -147,7 +199,12 @@ __all__ = [
     "format_tokens",
     "format_usd",
     "hit_rate_from_traffic",
+    "load_plan",
     "load_price_table",
+    "lock_plan",
+    "price_files_bulk",
+    "price_usage",
+    "reconcile",
     "sweep_hit_rate",
     "sweep_prefix_tokens",
     "sweep_requests",

@@ -24,13 +24,17 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from estimator.cli.actual import add_actual_command
 from estimator.cli.breakeven import add_breakeven_command
 from estimator.cli.budget import add_budget_command
+from estimator.cli.check import add_check_command
 from estimator.cli.compare import add_compare_command, render_comparison
 from estimator.cli.conversation import add_conversation_command
 from estimator.cli.count import add_count_command
 from estimator.cli.dry_run import add_dry_run_command
 from estimator.cli.estimate import add_estimate_command, render_estimate
+from estimator.cli.lock import add_lock_command
+from estimator.cli.reconcile import add_reconcile_command
 from estimator.cli.throughput import add_throughput_command
 from estimator.errors import EstimatorError
 from estimator.version import __version__
@@ -73,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         add_count_command,
         add_conversation_command,
         add_throughput_command,
+        add_check_command,
+        add_lock_command,
+        add_actual_command,
+        add_reconcile_command,
     ):
         add_command(commands)
     return parser

@@ -1,0 +1,145 @@
+"""The Actual costs page: its pure builders, and the page itself through AppTest on a wrapper that calls render()."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
+from streamlit.testing.v1 import AppTest
+
+from estimator import actual_costs, format_usd, reconcile
+from pricing import PriceTable
+from ui import actual_costs as build
+
+DAY = dt.date(2026, 11, 25)
+TIMEOUT = 60
+
+
+def _result_line(custom_id: str, model: str, **usage: Any) -> str:
+    body = {"input_tokens": 1000, "output_tokens": 200, "service_tier": "batch", **usage}
+    message = {"type": "message", "model": model, "usage": body}
+    return json.dumps({"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}) + "\n"
+
+
+RESULTS = (
+    _result_line("a", "claude-sonnet-4-6", cache_read_input_tokens=3000)
+    + _result_line(
+        "b",
+        "claude-sonnet-4-6",
+        cache_creation_input_tokens=3000,
+        cache_creation={"ephemeral_5m_input_tokens": 3000, "ephemeral_1h_input_tokens": 0},
+    )
+    + json.dumps({"custom_id": "c", "result": {"type": "expired"}})
+    + "\n"
+)
+
+
+def _actual() -> Any:
+    return actual_costs(io.BytesIO(RESULTS.encode()), as_of=DAY, what_if_model="claude-haiku-4-5")
+
+
+def test_builders_show_the_exact_figures_rounded_for_reading() -> None:
+    result = _actual()
+    cards = {label: value for label, value, _ in build.headline(result)}
+    assert cards["Actual cost"] == format_usd(result.total_usd)
+    assert cards["Requests billed"] == "2"
+    assert cards["Cache hit rate"] == "50%"
+    models = build.model_table(result)
+    assert models.column("Model") == ["Claude Sonnet 4.6"]
+    assert models.column("Total") == [float(result.total_usd)]  # $0.012075: six places show it whole
+    categories = build.category_table(result)
+    assert categories.column("Tokens")[3] == 3000  # cache reads
+    figure = build.what_if_figure(result)
+    assert [float(y) for y in figure.data[0].y[:4]] == [float(item.total_usd) for item in result.what_if]
+    assert figure.data[0].x[4].startswith("On Claude Haiku 4.5")
+    assert json.loads(build.actual_json_text(result))["total_usd"] == str(result.total_usd.normalize())
+    assert build.actual_csv_text(result).splitlines()[0].startswith("date,model,service_tier")
+
+
+def test_plan_state_fills_the_plan_form(table: PriceTable) -> None:
+    result = _actual()
+    state = build.plan_state(result.calibrated_workload(), today=DAY, table=table)
+    assert state["model"] == "claude-sonnet-4-6"
+    assert state["requests"] == 2
+    assert state["prefix_tokens"] == 3000 and state["unique_input_tokens"] == 1000 and state["output_tokens"] == 200
+    assert state["cache_hit_rate_pct"] == 50.0 and state["hit_rate_source"] == "Set a value"
+
+
+def test_reconcile_builders(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "custom_id": c,
+                    "params": {
+                        "model": "claude-sonnet-4-6",
+                        "max_tokens": 400,
+                        "messages": [{"role": "user", "content": "hello " * 200}],
+                    },
+                }
+            )
+            + "\n"
+            for c in "abc"
+        )
+    )
+    results = tmp_path / "results.jsonl"
+    results.write_text(RESULTS)
+    rec = reconcile(requests, results, as_of=DAY)
+    cards = {label: value for label, value, _ in build.reconcile_summary(rec)}
+    assert cards["Actual"] == format_usd(rec.total.actual_usd)
+    table = build.reconcile_table(rec)
+    assert table.column("custom_id") == ["a", "b"]
+    assert build.dry_run_state(rec) == {"dry_run_output_pct": 50.0}
+    assert len(build.reconcile_figure(rec).data) == 3
+    assert build.reconcile_csv_text(rec).count("\n") == 4  # header + a, b, c
+
+
+def _page() -> None:
+    from ui.pages import actual_costs as page
+
+    page.render()
+
+
+@pytest.fixture
+def app() -> AppTest:
+    test = AppTest.from_function(_page, default_timeout=TIMEOUT)
+    test.secrets.update({"unrelated": "placeholder"})
+    test.run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+def test_the_page_prices_an_upload_and_offers_it_as_the_plan(app: AppTest) -> None:
+    app.date_input(key="actual_as_of").set_value(DAY).run()
+    app.file_uploader(key="actual_upload").set_value(("results.jsonl", RESULTS.encode(), "application/jsonl")).run()
+    assert not app.exception, [e.value for e in app.exception]
+    expected = actual_costs(io.BytesIO(RESULTS.encode()), as_of=DAY)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Actual cost"] == format_usd(expected.total_usd)
+    app.button(key="actual_use_as_plan").click().run()
+    assert app.session_state["model"] == "claude-sonnet-4-6"
+    assert app.session_state["prefix_tokens"] == 3000
+    assert app.session_state["cache_hit_rate_pct"] == 50.0
+
+
+def test_a_bad_upload_lists_its_problems_without_a_traceback(app: AppTest) -> None:
+    app.file_uploader(key="actual_upload").set_value(("bad.jsonl", b'{"type": "message"\n', "application/jsonl")).run()
+    assert not app.exception
+    assert any("could not be priced" in e.value for e in app.error)
+
+
+def test_the_admin_key_field_is_a_password_kept_in_the_session(app: AppTest) -> None:
+    app.radio(key="actual_input").set_value("Fetch with an Admin key").run()
+    field = app.text_input(key="admin_key_input")
+    assert field.proto.type == TextInputProto.Type.PASSWORD
+    field.input("sk-ant-admin01-CANARY-page").run()
+    assert not app.exception
+    shown = [str(getattr(node, "value", "")) for node in (*app.markdown, *app.caption, *app.info, *app.error)]
+    assert not any("CANARY" in text for text in shown)
+    assert app.session_state["admin_key_input"] == "sk-ant-admin01-CANARY-page"  # the session, nowhere else
