@@ -48,6 +48,7 @@ REFERENCE_MODEL_IDS = {
     "claude-haiku-4-5-20251001",
     "claude-3-5-haiku-20241022",
     "claude-3-7-sonnet-20250219",
+    "claude-3-5-sonnet-20240620",
     "claude-3-5-sonnet-20241022",
     "claude-3-opus-20240229",
     "claude-3-haiku-20240307",
@@ -198,8 +199,12 @@ def test_lookup_by_id_alias_or_name(table: PriceTable, name: str) -> None:
     assert table.model(name).id == "claude-haiku-4-5-20251001"
 
 
-def test_both_sonnet_3_5_snapshots_resolve(table: PriceTable) -> None:
-    assert table.model("claude-3-5-sonnet-20240620") is table.model("claude-3-5-sonnet-20241022")
+def test_each_sonnet_3_5_snapshot_keeps_its_identity(table: PriceTable) -> None:
+    june, october = table.model("claude-3-5-sonnet-20240620"), table.model("claude-3-5-sonnet-20241022")
+    assert june is not october and june.name != october.name
+    assert (june.lifecycle.released, october.lifecycle.released) == (dt.date(2024, 6, 20), dt.date(2024, 10, 22))
+    day = dt.date(2025, 1, 1)
+    assert table.prices_as_of(june, day).input_mtok == table.prices_as_of(october, day).input_mtok
 
 
 def test_unknown_model_suggests_close_ids(table: PriceTable) -> None:
