@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/bench_app.py
 - first render, cold: the first run in a fresh process (imports plotly, pandas and the app's modules);
 - first render, warm: a new session once the process is warm (what each new visitor costs the server);
 - interaction: change one input, time the rerun until the updated page is built;
-- switching tab: each page renders only while open (lazy tabs), so opening one is a full run of that page.
+- opening a page: each page is its own `st.Page`, so opening one is a run of the frame and that page.
 
 AppTest runs the script in-process and parses its output; the browser adds its own rendering on top.
 """
@@ -54,13 +54,17 @@ def interaction_times(app: AppTest, key: str, values: list[object], kind: str) -
     return times
 
 
+def open_page(app: AppTest, page: str) -> AppTest:
+    """A `?page=` link: the app opens the page it names (AppTest cannot click the navigation)."""
+    app.query_params["page"] = page
+    return checked(app.run())
+
+
 def tab_times(app: AppTest, page: str) -> list[float]:
     times = []
     for _ in range(REPEAT // 3):
-        app.session_state["page"] = "Plan"
-        checked(app.run())
-        app.session_state["page"] = page
-        times.append(timed_ms(lambda: checked(app.run())))
+        open_page(app, "Plan")
+        times.append(timed_ms(lambda: open_page(app, page)))
     return times
 
 
@@ -82,8 +86,7 @@ def main() -> None:
     )
     compare = tab_times(app, "Compare models")
     prices = tab_times(app, "Prices")
-    app.session_state["page"] = "Prices"
-    checked(app.run())
+    open_page(app, "Prices")
     diff = interaction_times(
         app, "prices_diff_from", [dt.date(2026, 10, 1) - dt.timedelta(days=i) for i in range(REPEAT)], "date_input"
     )

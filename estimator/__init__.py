@@ -10,7 +10,7 @@ Names are loaded on first use, so `import estimator` stays light: it never impor
 tiktoken or anthropic, and the price table loads only when a function needs it.
 
 Errors (all ValueError):
-    EstimatorError ─┬─ InvalidWorkloadError, BatchFileError, PlanFileError, LockFileError
+    EstimatorError ─┬─ InvalidWorkloadError, BatchFileError, PlanFileError, LockFileError, OverridesError
                     └─ TokenCountError ── TokenizerDataError, ExactCountError
     pricing.PricingError ─┬─ UnknownModelError (re-exported here; also a LookupError)
                           └─ PriceTableError, PriceNotAvailableError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from estimator.conversations import Conversation, ConversationEstimate, estimate_conversation, sweep_turns
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
     from estimator.format import decimal_text, format_percent, format_tokens, format_usd
+    from estimator.overrides import NegotiatedRates, OverridesError, apply_overrides, load_overrides
     from estimator.planning import (
         BreakEven,
         BudgetResult,
@@ -71,7 +72,7 @@ if TYPE_CHECKING:
     from estimator.usage.pricer import price_usage
     from estimator.usage.reconcile import Reconciliation, reconcile
     from estimator.usage.records import UsageRecord
-    from estimator.workload import MODES, CacheTTL, Geo, Mode, Workload
+    from estimator.workload import MODES, CacheTTL, Channel, Endpoint, Geo, Mode, Workload
     from pricing import PriceTable, UnknownModelError, load_price_table
 
 _LAZY = {
@@ -115,6 +116,10 @@ _LAZY = {
     "check_plan": "estimator.plans",
     "load_plan": "estimator.plans",
     "lock_plan": "estimator.plans",
+    "NegotiatedRates": "estimator.overrides",
+    "OverridesError": "estimator.overrides",
+    "apply_overrides": "estimator.overrides",
+    "load_overrides": "estimator.overrides",
     "comparison_to_dict": "estimator.report",
     "estimate_to_dict": "estimator.report",
     "TokenEstimate": "estimator.tokens.counting",
@@ -132,6 +137,8 @@ _LAZY = {
     "UsageRecord": "estimator.usage.records",
     "MODES": "estimator.workload",
     "CacheTTL": "estimator.workload",
+    "Channel": "estimator.workload",
+    "Endpoint": "estimator.workload",
     "Geo": "estimator.workload",
     "Mode": "estimator.workload",
     "Workload": "estimator.workload",
@@ -148,11 +155,13 @@ __all__ = [
     "BreakEven",
     "BudgetResult",
     "CacheTTL",
+    "Channel",
     "Conversation",
     "ConversationEstimate",
     "CostLine",
     "CostLock",
     "DryRunResult",
+    "Endpoint",
     "Estimate",
     "EstimateWarning",
     "EstimatorError",
@@ -164,6 +173,8 @@ __all__ = [
     "Mode",
     "ModeCost",
     "ModelComparison",
+    "NegotiatedRates",
+    "OverridesError",
     "Plan",
     "PlanCheck",
     "PlanFileError",
@@ -182,6 +193,7 @@ __all__ = [
     "WorkloadCheck",
     "actual_costs",
     "analyze_batch_file",
+    "apply_overrides",
     "assert_cost_within",
     "break_even",
     "budget",
@@ -199,6 +211,7 @@ __all__ = [
     "format_tokens",
     "format_usd",
     "hit_rate_from_traffic",
+    "load_overrides",
     "load_plan",
     "load_price_table",
     "lock_plan",

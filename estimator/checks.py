@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from estimator.format import format_percent, format_tokens, format_usd
-from estimator.results import EstimateWarning, HitRateBand, ModeCost, PreparedWorkload
+from estimator.results import CodeExecutionTerms, EstimateWarning, HitRateBand, ModeCost, PreparedWorkload
 from estimator.workload import Workload
 from pricing import PriceTable
 
@@ -42,6 +42,11 @@ def workload_warnings(
         _fast_mode(prepared, modes),
         _tools(prepared),
         _provenance(prepared),
+        _thinking(prepared),
+        _web_fetch(prepared),
+        _code_execution(prepared),
+        _channel(prepared),
+        _negotiated(prepared),
     )
     return tuple(warning for check in checks for warning in check)
 
@@ -167,7 +172,8 @@ def _near_tier(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
 
 
 def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
-    model, output = prepared.model, prepared.workload.output_tokens
+    # Thinking counts against max_tokens and the context window like visible output.
+    model, output = prepared.model, prepared.workload.billed_output_tokens
     total = prepared.prompt_tokens + output
     if total > model.context_window_tokens:
         yield EstimateWarning(
@@ -189,9 +195,10 @@ def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Iterat
         where = " No mode allows it" + (
             f" (batches: {format_tokens(batch_limit)} with {header})." if batch_limit else "."
         )
+    thinking = " (thinking included)" if prepared.workload.thinking_tokens else ""
     yield EstimateWarning(
         "output_above_max",
-        f"{format_tokens(output)} output tokens per request exceeds {model.name}'s max output of "
+        f"{format_tokens(output)} output tokens per request{thinking} exceeds {model.name}'s max output of "
         f"{format_tokens(limit)}.{where}",
         "output_tokens",
     )
@@ -318,3 +325,90 @@ def _provenance(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
             "model",
             "info",
         )
+
+
+def _thinking(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    thinking = prepared.workload.thinking_tokens
+    if not thinking:
+        return
+    yield EstimateWarning(
+        "thinking_billed_as_output",
+        f"Thinking ({format_tokens(thinking)} tokens per request, an assumption: it varies with effort and task) is "
+        "billed at the output rate and shown apart from the visible output. Anthropic's usage counts it inside "
+        "output_tokens, with output_tokens_details.thinking_tokens as the split; calibrate this figure from it.",
+        "thinking_tokens",
+        "info",
+    )
+
+
+def _web_fetch(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    workload = prepared.workload
+    if not workload.web_fetches_per_request:
+        return
+    if not workload.tokens_per_web_fetch:
+        yield EstimateWarning(
+            "web_fetch_tokens_missing",
+            "Web fetch has no fee of its own, but the fetched content is billed as input tokens, and no tokens per "
+            "fetch are given: the estimate counts none. Anthropic's examples: a 10 kB page ≈ 2,500 tokens, 100 kB "
+            "≈ 25,000, a 500 kB PDF ≈ 125,000 (max_content_tokens caps it).",
+            "tokens_per_web_fetch",
+        )
+        return
+    yield EstimateWarning(
+        "web_fetch_is_input",
+        f"Web fetch has no fee of its own: the fetched content ({format_tokens(prepared.web_fetch_tokens_per_request)} "
+        "tokens per request) is input after the cache breakpoint, priced as uncached input in every mode and "
+        "counted in the prompt for tiers and the context window. count_tokens cannot pre-count server-tool "
+        "content, so this figure is yours, not a count.",
+        "web_fetches_per_request",
+        "info",
+    )
+
+
+def _code_execution(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    terms = prepared.code_execution
+    if terms is None or not terms.used:
+        return
+    if terms.free_with_web_tools:
+        yield EstimateWarning(
+            "code_execution_free",
+            "Code execution is free here: the requests carry web_search or web_fetch of version 20260209 or later. "
+            "Without them it would be billed per container-hour.",
+            "code_execution_with_web_tools",
+            "info",
+        )
+        return
+    requests = prepared.workload.requests
+    yield EstimateWarning(
+        "code_execution_hours",
+        functools.partial(_code_execution_text, terms, requests, prepared.workload.period),
+        "code_execution_sessions_per_request",
+        "info",
+    )
+
+
+def _code_execution_text(terms: CodeExecutionTerms, requests: int, period: str) -> str:
+    hours = terms.hours_per_request * requests
+    allowance_usd = terms.free_hours_per_month * terms.usd_per_container_hour
+    return (
+        f"Code execution: {hours:,.2f} container-hours per {period} (each session billed at least "
+        f"{terms.minimum_minutes_per_session} minutes) at {format_usd(terms.usd_per_container_hour)} an hour, the "
+        f"same in every mode. Anthropic's {format_tokens(terms.free_hours_per_month)} free hours per organization "
+        f"per month are not subtracted, because all of the organization's workloads share them (worth at most "
+        f"{format_usd(allowance_usd)} a month). Files in a request are billed even if the tool is not invoked."
+    )
+
+
+def _channel(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    channel = prepared.channel
+    if channel is None or not channel.set_by_partner:
+        return
+    yield EstimateWarning("channel_prices", channel.basis, "channel", "info")
+
+
+def _negotiated(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+    terms = prepared.negotiated
+    if terms is None:
+        return
+    sentence = terms.sentence
+    yield EstimateWarning("negotiated_rates", sentence[0].upper() + sentence[1:] + ".", "model", "info")

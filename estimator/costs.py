@@ -11,8 +11,16 @@ prompt, so it is counted as part of the cacheable prefix.
 
 Prompt-length tiers apply per request to input + cache reads + cache writes (that is, the whole prompt)
 when it is strictly greater than the threshold; the whole request, output included, then pays the
-tier's rates. US data residency multiplies every token rate by the table's multiplier. Web search is
-billed per search at the same price in every mode.
+tier's rates. US data residency multiplies every token rate by the table's multiplier, and so does a
+partner channel's regional premium (`rules.channels`); a mode a channel publishes no price for is unpriced,
+with the reason. Web search is billed per search at the same price in every mode.
+
+Thinking is billed at the output rate and shown on its own line. Web fetch has no fee: the fetched content is
+input after the cache breakpoint, priced as uncached input in every mode and counted in the prompt (rounded up
+to whole tokens) for tiers and the context window. Code execution is billed per container-hour, the same in
+every mode: each session at least the table's minimum, hours rounded to `HOURS_PLACES` (minutes are not always
+a finite decimal of an hour), free when the requests carry the dated web tools; the organization's free monthly
+hours are not subtracted, as every workload of the organization shares them.
 
 Money is Decimal throughout and never rounded here: every product is exact (the arithmetic context
 traps any rounding), so a figure can be compared with `==` to a hand computation.
@@ -21,17 +29,30 @@ traps any rounding), so a figure can be compared with `==` to a hand computation
 from __future__ import annotations
 
 import datetime as dt
+import math
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from estimator.checks import workload_warnings
 from estimator.errors import EstimatorError, InvalidWorkloadError
-from estimator.rates import ModeRates, Unpriced, check_option_periods, resolve_mode_rates, tier_for
+from estimator.overrides import NegotiatedRates, apply_overrides, negotiated_terms
+from estimator.rates import (
+    ChannelTerms,
+    ModeRates,
+    Unpriced,
+    channel_gap,
+    channel_terms,
+    check_channel,
+    check_option_periods,
+    resolve_mode_rates,
+    tier_for,
+)
 from estimator.results import (
     CATEGORIES,
     Category,
+    CodeExecutionTerms,
     CostLine,
     Estimate,
     EstimateWarning,
@@ -46,6 +67,7 @@ from pricing import Model, PricePeriod, PriceTable, PromptTier, load_price_table
 __all__ = [
     "CATEGORIES",
     "EXACT",
+    "HOURS_PLACES",
     "Category",
     "CostLine",
     "Estimate",
@@ -53,9 +75,11 @@ __all__ = [
     "HitRateBand",
     "ModeCost",
     "PreparedWorkload",
+    "container_hours",
     "estimate",
     "prepare",
     "price_lines",
+    "priced_table",
 ]
 
 MTOK = Decimal(1_000_000)
@@ -64,6 +88,16 @@ _ZERO = Decimal(0)
 # Exact money arithmetic: enough digits for any accepted workload, and rounding is an error, not a habit.
 EXACT = Context(prec=80, traps=[InvalidOperation, Inexact])
 _RATIO = Context(prec=28)
+HOURS_PLACES = Decimal("1e-12")
+"""Container-hours are rounded to 12 places (about 4 nanoseconds): 5 minutes is 1/12 of an hour, not a finite
+decimal. The only rounding before display; the price of the rounded hours is exact."""
+_MINUTES_PER_HOUR = 60
+
+
+def priced_table(table: PriceTable | None = None, overrides: NegotiatedRates | None = None) -> PriceTable:
+    """The table to price with: the shipped one by default, with negotiated rates applied when given."""
+    table = table or load_price_table()
+    return table if overrides is None else apply_overrides(table, overrides)
 
 
 def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWorkload:
@@ -75,14 +109,16 @@ def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWork
     before_release = period is None
     if period is None:
         period = model.launch_period_as_of(day)
-    _check_options(workload, model, period, table)
+    _check_options(workload, model, period, table, day)
+    channel = channel_terms(table, model, workload.channel, workload.endpoint)
     tool_tokens = _tool_system_prompt_tokens(workload, model)
     prefix = workload.prefix_tokens + tool_tokens
-    prompt = prefix + workload.unique_input_tokens
+    fetched = workload.web_fetch_tokens_per_request
+    prompt = prefix + workload.unique_input_tokens + math.ceil(fetched)
     minimum = model.min_cacheable_prompt_tokens
     caching_possible = prefix > 0 and minimum is not None and prefix >= minimum
     tier = tier_for(period, prompt)
-    rates = _rates_by_mode(table, model, period, tier, workload, day)
+    rates = _rates_by_mode(table, model, period, tier, workload, day, channel)
     with localcontext(EXACT):
         search_usd = workload.web_searches_per_request * table.rules.web_search.usd_per_1000_searches / 1000
     return PreparedWorkload(
@@ -98,6 +134,39 @@ def prepare(workload: Workload, table: PriceTable | None = None) -> PreparedWork
         rates=rates,
         web_search_usd_per_request=search_usd,
         before_release=before_release,
+        channel=channel,
+        code_execution=_code_execution(workload, table),
+        web_fetch_tokens_per_request=fetched,
+        negotiated=negotiated_terms(table, model.id, day),
+    )
+
+
+def container_hours(table: PriceTable, sessions: Decimal, minutes_per_session: Decimal) -> Decimal:
+    """Billed container-hours of `sessions` code-execution sessions of `minutes_per_session` each: every session
+    at least the table's minimum, rounded to `HOURS_PLACES` (the one rounding; see there)."""
+    billed_minutes = max(table.rules.code_execution.minimum_minutes_per_session, minutes_per_session)
+    with localcontext(Context(prec=60)):
+        return (sessions * billed_minutes / _MINUTES_PER_HOUR).quantize(HOURS_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _code_execution(workload: Workload, table: PriceTable) -> CodeExecutionTerms:
+    """Container-hours per request (each session billed at least the minimum) and their price per request."""
+    rules = table.rules.code_execution
+    sessions = workload.code_execution_sessions_per_request
+    billed_minutes = max(rules.minimum_minutes_per_session, workload.code_execution_minutes_per_session)
+    hours = container_hours(table, sessions, workload.code_execution_minutes_per_session)
+    free = workload.code_execution_with_web_tools
+    with localcontext(EXACT):
+        usd = Decimal(0) if free else hours * rules.usd_per_container_hour
+    return CodeExecutionTerms(
+        sessions_per_request=sessions,
+        billed_minutes_per_session=billed_minutes,
+        hours_per_request=hours,
+        usd_per_container_hour=rules.usd_per_container_hour,
+        minimum_minutes_per_session=rules.minimum_minutes_per_session,
+        free_hours_per_month=rules.free_hours_per_month,
+        free_with_web_tools=free,
+        usd_per_request=usd,
     )
 
 
@@ -108,30 +177,54 @@ _RATES_CACHE_LIMIT = 4096
 
 
 def _rates_by_mode(
-    table: PriceTable, model: Model, period: PricePeriod, tier: PromptTier | None, workload: Workload, day: dt.date
+    table: PriceTable,
+    model: Model,
+    period: PricePeriod,
+    tier: PromptTier | None,
+    workload: Workload,
+    day: dt.date,
+    channel: ChannelTerms,
 ) -> dict[Mode, ModeRates | Unpriced]:
-    """Each mode's rates, resolved once per table, price row, tier, options and day (sweeps and the app ask for
-    the same ones thousands of times). Keyed by identity: the rows belong to the table, which the cache
+    """Each mode's rates, resolved once per table, price row, tier, options, channel and day (sweeps and the app
+    ask for the same ones thousands of times). Keyed by identity: the rows belong to the table, which the cache
     holds only weakly, so a reloaded table starts afresh."""
     cache = _RATES_CACHE.setdefault(table, {})
-    key = (id(period), id(tier), workload.fast, workload.geo, day)
+    searches, code = workload.web_searches_per_request > 0, workload.code_execution_sessions_per_request > 0
+    key = (id(period), id(tier), workload.fast, workload.geo, day, channel.channel, channel.multiplier, searches, code)
     rates = cache.get(key)
     if rates is None:
         geo_multiplier = table.rules.data_residency.us_multiplier if workload.geo == "us" else Decimal(1)
-        rates = {
-            mode: resolve_mode_rates(
-                period, mode, tier=tier, fast=workload.fast, geo_multiplier=geo_multiplier, model_name=model.name
+        rates = {}
+        for mode in MODES:
+            resolved = resolve_mode_rates(
+                period,
+                mode,
+                tier=tier,
+                fast=workload.fast,
+                geo_multiplier=geo_multiplier,
+                model_name=model.name,
+                channel_multiplier=channel.multiplier,
             )
-            for mode in MODES
-        }
+            gap = channel_gap(
+                table, channel.channel, mode, fast=workload.fast, web_search=searches, code_execution=code
+            )
+            rates[mode] = Unpriced(gap) if gap is not None and not isinstance(resolved, Unpriced) else resolved
         if len(cache) >= _RATES_CACHE_LIMIT:
             cache.clear()
         cache[key] = rates
     return rates
 
 
-def _check_options(workload: Workload, model: Model, period: PricePeriod, table: PriceTable) -> None:
+def _check_options(workload: Workload, model: Model, period: PricePeriod, table: PriceTable, day: dt.date) -> None:
     check_option_periods(workload, model, table)
+    check_channel(workload, table)
+    free_from = table.rules.code_execution.free_with_web_tools_from
+    if workload.code_execution_with_web_tools and workload.code_execution_sessions_per_request and day < free_from:
+        raise InvalidWorkloadError(
+            f"code execution is free only alongside web_search / web_fetch tool versions dated {free_from} or "
+            f"later, which did not exist on {day}; unset code_execution_with_web_tools",
+            field="code_execution_with_web_tools",
+        )
     if workload.geo == "us" and not model.data_residency_us:
         raise InvalidWorkloadError(
             f"US data residency (inference_geo 'us') is not available for {model.name}: only Claude 4.6 and "
@@ -155,9 +248,12 @@ def _tool_system_prompt_tokens(workload: Workload, model: Model) -> int:
     return tools.auto_or_none
 
 
-def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate:
-    """The workload's cost in every mode, with savings against real-time, the ranking and the traps."""
-    table = table or load_price_table()
+def estimate(
+    workload: Workload, *, table: PriceTable | None = None, overrides: NegotiatedRates | None = None
+) -> Estimate:
+    """The workload's cost in every mode, with savings against real-time, the ranking and the traps.
+    `overrides` (from `estimator.overrides.load_overrides`) applies negotiated rates on top of the table."""
+    table = priced_table(table, overrides)
     prepared = prepare(workload, table)
     modes = priced_modes(prepared)
     band = _batch_hit_band(prepared, modes[MODES.index("batch_cached")], table)
@@ -176,6 +272,10 @@ def estimate(workload: Workload, *, table: PriceTable | None = None) -> Estimate
         prices=prepared.period,
         batch_cached_hit_band=band,
         warnings=workload_warnings(prepared, modes, band, table, price_realtime=_realtime_pricer(table)),
+        channel=prepared.channel,
+        code_execution=prepared.code_execution,
+        negotiated=prepared.negotiated,
+        web_fetch_tokens_per_request=prepared.web_fetch_tokens_per_request,
     )
 
 
@@ -219,7 +319,8 @@ def _price_mode(prepared: PreparedWorkload, mode: Mode, hit_rate: Decimal | None
         return rates
     caching = prepared.caching_possible and mode.endswith("cached")
     quantities = _per_request_quantities(prepared, caching, hit_rate)
-    lines = tuple(_priced_quantities(quantities, rates, prepared.web_search_usd_per_request))
+    code_usd = prepared.code_execution.usd_per_request if prepared.code_execution else _ZERO
+    lines = tuple(_priced_quantities(quantities, rates, prepared.web_search_usd_per_request, code_usd))
     per_request = sum((line[3] for line in lines), _ZERO)
     requests = prepared.workload.requests
     return _Bill(lines, per_request, per_request * requests, caching, rates, requests)
@@ -261,27 +362,37 @@ def _per_request_quantities(
 ) -> dict[Category, Decimal]:
     workload = prepared.workload
     prefix = Decimal(prepared.cacheable_prefix_tokens)
+    fetched = prepared.web_fetch_tokens_per_request  # input after the last breakpoint, in every mode
     quantities: dict[Category, Decimal] = dict.fromkeys(CATEGORIES, Decimal(0))
     quantities["output"] = Decimal(workload.output_tokens)
+    quantities["thinking"] = Decimal(workload.thinking_tokens)
     quantities["web_search"] = workload.web_searches_per_request
+    if prepared.code_execution is not None:
+        quantities["code_execution"] = prepared.code_execution.hours_per_request
     if not caching:
-        quantities["uncached_input"] = Decimal(prepared.prompt_tokens)
+        quantities["uncached_input"] = prefix + workload.unique_input_tokens + fetched
         return quantities
     hits = workload.cache_hit_rate if hit_rate is None else hit_rate
-    quantities["uncached_input"] = Decimal(workload.unique_input_tokens)
+    quantities["uncached_input"] = workload.unique_input_tokens + fetched
     quantities["cache_read"] = hits * prefix
     write_category: Category = "cache_write_5m" if workload.cache_ttl == "5m" else "cache_write_1h"
     quantities[write_category] = (1 - hits) * prefix
     return quantities
 
 
-def price_lines(quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal) -> tuple[CostLine, ...]:
-    """Price token quantities per category at a mode's rates (call inside `localcontext(EXACT)`)."""
-    return tuple(CostLine(*priced) for priced in _priced_quantities(quantities, rates, search_usd))
+def price_lines(
+    quantities: dict[Category, Decimal],
+    rates: ModeRates,
+    search_usd: Decimal,
+    code_execution_usd: Decimal = _ZERO,
+) -> tuple[CostLine, ...]:
+    """Price token quantities per category at a mode's rates (call inside `localcontext(EXACT)`). Categories
+    missing from `quantities` count as zero; web search and code execution come priced (USD per request)."""
+    return tuple(CostLine(*priced) for priced in _priced_quantities(quantities, rates, search_usd, code_execution_usd))
 
 
 def _priced_quantities(
-    quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal
+    quantities: dict[Category, Decimal], rates: ModeRates, search_usd: Decimal, code_execution_usd: Decimal = _ZERO
 ) -> Iterator[tuple[Category, Decimal, Decimal | None, Decimal]]:
     """(category, quantity, rate per MTok, USD) in `CATEGORIES` order; inside `localcontext(EXACT)`."""
     token_rates: tuple[tuple[Category, Decimal | None], ...] = (
@@ -292,14 +403,17 @@ def _priced_quantities(
         ("output", rates.output_mtok),
     )
     for category, rate in token_rates:
-        quantity = quantities[category]
+        quantity = quantities.get(category, _ZERO)
         if rate is None:
             if quantity:
                 raise EstimatorError(f"internal: no {category} rate for a mode that uses it")
             yield category, quantity, None, _ZERO
         else:
             yield category, quantity, rate, quantity * rate / MTOK
-    yield "web_search", quantities["web_search"], None, search_usd
+    yield "web_search", quantities.get("web_search", _ZERO), None, search_usd
+    thinking = quantities.get("thinking", _ZERO)  # billed as output, shown apart
+    yield "thinking", thinking, rates.output_mtok, thinking * rates.output_mtok / MTOK
+    yield "code_execution", quantities.get("code_execution", _ZERO), None, code_execution_usd
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 
-from estimator.costs import EXACT, MTOK, Estimate, EstimateWarning, estimate, mode_cost, prepare
+from estimator.costs import EXACT, MTOK, Estimate, EstimateWarning, estimate, mode_cost, prepare, priced_table
 from estimator.errors import EstimatorError, InvalidWorkloadError
+from estimator.overrides import NegotiatedRates
 from estimator.rates import tier_for
 from estimator.workload import (
     MAX_REQUESTS,
@@ -130,10 +132,17 @@ class BudgetResult:
     unlimited: bool = False
 
 
-def budget(workload: Workload, budget_usd: object, *, table: PriceTable | None = None) -> tuple[BudgetResult, ...]:
-    """The most requests each mode affords within `budget_usd` (cost is linear in requests)."""
+def budget(
+    workload: Workload,
+    budget_usd: object,
+    *,
+    table: PriceTable | None = None,
+    overrides: NegotiatedRates | None = None,
+) -> tuple[BudgetResult, ...]:
+    """The most requests each mode affords within `budget_usd` (cost is linear in requests); `overrides` applies
+    negotiated rates on top of the table."""
     limit = to_decimal(budget_usd, "budget_usd")
-    prepared = prepare(dataclasses.replace(workload, requests=1), table)
+    prepared = prepare(dataclasses.replace(workload, requests=1), priced_table(table, overrides))
     results = []
     for mode in MODES:
         cost = mode_cost(prepared, mode)
@@ -224,7 +233,8 @@ def sweep_prefix_tokens(workload: Workload, values: Iterable[object], *, table: 
     for value in values:
         prefix = to_token_count(value, "prefix_tokens")
         effective = prefix + base.tool_system_prompt_tokens
-        tier = tier_for(base.period, effective + workload.unique_input_tokens)
+        fetched = math.ceil(workload.web_fetch_tokens_per_request)  # counted in the prompt, as `prepare` does
+        tier = tier_for(base.period, effective + workload.unique_input_tokens + fetched)
         key = (
             effective > 0 and minimum is not None and effective >= minimum,
             tier.above_prompt_tokens if tier else None,
@@ -332,10 +342,12 @@ def compare_models(
     *,
     include_retired: bool = False,
     table: PriceTable | None = None,
+    overrides: NegotiatedRates | None = None,
 ) -> tuple[ModelComparison, ...]:
     """The same workload priced on many models, cheapest first. Token counts measured for one tokenizer
-    generation are converted for models of the other, with the conversion's range as low/high."""
-    table = table or load_price_table()
+    generation are converted for models of the other, with the conversion's range as low/high. `overrides`
+    applies negotiated rates on top of the table (each model's own rules, or none)."""
+    table = priced_table(table, overrides)
     day = workload.as_of or dt.date.today()
     source = workload.tokens_measured_for or table.model(workload.model).tokenizer
     chosen = (
@@ -375,5 +387,7 @@ def _scaled(workload: Workload, model_id: str, factor: Decimal, day: dt.date) ->
         prefix_tokens=scale(workload.prefix_tokens),
         unique_input_tokens=scale(workload.unique_input_tokens),
         output_tokens=scale(workload.output_tokens),
+        thinking_tokens=scale(workload.thinking_tokens),
+        tokens_per_web_fetch=scale(workload.tokens_per_web_fetch),
         tokens_measured_for=None,
     )

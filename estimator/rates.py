@@ -8,6 +8,11 @@ A mode is priced only on days its features existed: the period passed in is a da
 caching before 2024-08-14, a model's fast mode after its removal, data residency before 2026-02-05)
 makes the mode `Unpriced` with the reason and the date. Options a workload asks for outside their
 period (fast mode, the 1-hour TTL, data residency) are refused as a whole by `check_option_periods`.
+
+Channels (`rules.channels`): on a partner's regional endpoint every token rate is multiplied by the channel's
+documented premium (models from the channel's first premium model on; older ones pay none); a mode the channel
+publishes no price for (partner batch discounts, partner server-tool and fast-mode prices) is `Unpriced` with the
+reason, never priced at Anthropic's first-party rate.
 """
 
 from __future__ import annotations
@@ -18,10 +23,21 @@ from decimal import Decimal
 from typing import Literal
 
 from estimator.errors import InvalidWorkloadError
-from estimator.workload import CacheTTL, Mode, Workload
+from estimator.workload import CacheTTL, Channel, Endpoint, Mode, Workload
 from pricing import Feature, Model, PricePeriod, PriceTable, PromptTier, RateSet
 
-__all__ = ["ModeRates", "Provenance", "Unpriced", "check_option_periods", "resolve_mode_rates", "tier_for"]
+__all__ = [
+    "ChannelTerms",
+    "ModeRates",
+    "Provenance",
+    "Unpriced",
+    "channel_gap",
+    "channel_terms",
+    "check_channel",
+    "check_option_periods",
+    "resolve_mode_rates",
+    "tier_for",
+]
 
 Provenance = Literal["published", "third_party", "derived"]
 
@@ -82,6 +98,102 @@ def check_option_periods(workload: Workload, model: Model, table: PriceTable, da
             raise InvalidWorkloadError(f"{reason}; use cache_ttl 5m", field="cache_ttl")
 
 
+@dataclass(frozen=True)
+class ChannelTerms:
+    """Where the tokens are bought and what that does to the price. `multiplier` applies to every token rate
+    (1 on a global endpoint, or on a regional one for models older than the channel's premium); `basis` is the
+    sentence every output carries for a partner channel."""
+
+    channel: Channel
+    endpoint: Endpoint
+    name: str
+    prices_set_by: str
+    anthropic_operated: bool
+    multiplier: Decimal
+    basis: str
+    regional_endpoint: str | None = None
+
+    @property
+    def set_by_partner(self) -> bool:
+        return self.channel != "anthropic"
+
+
+def channel_terms(table: PriceTable, model: Model, channel: Channel, endpoint: Endpoint) -> ChannelTerms:
+    """The channel's premium for `model` on `endpoint`, and the sentence that says what the figures are."""
+    rule = table.rules.channels.rule(channel)
+    multiplier = Decimal(1)
+    premium_note = ""
+    if endpoint == "regional" and rule.regional_multiplier is not None:
+        first = rule.regional_premium_from_model
+        first_model = table.model(first) if first is not None else None
+        if first_model is None or model.lifecycle.released >= first_model.lifecycle.released:
+            multiplier = rule.regional_multiplier
+            premium_note = f" × {multiplier} (the premium documented for a {rule.regional_endpoint})"
+        else:
+            premium_note = (
+                f" (a {rule.regional_endpoint} adds no premium for {model.name}: it applies from {first_model.name} on)"
+            )
+    if channel == "anthropic":
+        basis = "Anthropic's list prices (Claude API)."
+    elif rule.anthropic_operated:
+        basis = (
+            f"{rule.name} bills standard Claude API rates through {rule.prices_set_by}: these figures are "
+            f"Anthropic's list prices{premium_note}."
+        )
+    else:
+        premium = premium_note or " (a global endpoint: no documented premium)"
+        basis = (
+            f"Prices on {rule.name} are set by {rule.prices_set_by}. These figures are Anthropic's list prices"
+            f"{premium}, not {rule.prices_set_by}'s own price list."
+        )
+    return ChannelTerms(
+        channel, endpoint, rule.name, rule.prices_set_by, rule.anthropic_operated, multiplier, basis,
+        rule.regional_endpoint,
+    )  # fmt: skip
+
+
+def check_channel(workload: Workload, table: PriceTable) -> None:
+    """Refuse what a channel does not offer: `geo="us"` (a Claude API parameter) elsewhere, a regional endpoint
+    where there is none, with the option that does exist."""
+    rule = table.rules.channels.rule(workload.channel)
+    if workload.geo == "us" and workload.channel != "anthropic":
+        where = rule.regional_endpoint or "its own regional deployments"
+        raise InvalidWorkloadError(
+            f"geo 'us' (inference_geo) is a Claude API parameter; on {rule.name} choose endpoint regional ({where})",
+            field="geo",
+        )
+    if workload.endpoint == "regional" and rule.regional_endpoint is None:
+        raise InvalidWorkloadError(
+            f"{rule.name} has no regional endpoint; for US-only processing there use geo 'us' (inference_geo)",
+            field="endpoint",
+        )
+
+
+def channel_gap(
+    table: PriceTable, channel: Channel, mode: Mode, *, fast: bool, web_search: bool, code_execution: bool
+) -> str | None:
+    """Why `mode` has no price on `channel` (None when it has one): a batch discount or, on partner-operated
+    channels, a fast-mode or server-tool price that is not published. Never the first-party price instead."""
+    rule = table.rules.channels.rule(channel)
+    if mode.startswith("batch") and rule.batch != "message_batches":
+        return f"The batch price on {rule.name} is not published: {rule.batch_note}"
+    if rule.anthropic_operated:
+        return None
+    unknown = [
+        what
+        for what, used in (
+            ("fast-mode", fast and not mode.startswith("batch")),
+            ("web-search", web_search),
+            ("code-execution", code_execution),
+        )
+        if used
+    ]
+    if unknown:
+        what = " and ".join(unknown)
+        return f"The {what} price on {rule.name} is not published (prices there are set by {rule.prices_set_by})"
+    return None
+
+
 def resolve_mode_rates(
     period: PricePeriod,
     mode: Mode,
@@ -90,7 +202,10 @@ def resolve_mode_rates(
     fast: bool,
     geo_multiplier: Decimal,
     model_name: str,
+    channel_multiplier: Decimal = Decimal(1),
 ) -> ModeRates | Unpriced:
+    """A mode's per-MTok rates: `geo_multiplier` is data residency (the feature must exist on the period's
+    day), `channel_multiplier` a partner's regional premium (`channel_terms`)."""
     row: RateSet = tier if tier is not None else period
     batch = mode.startswith("batch")
     cached = mode.endswith("cached")
@@ -120,7 +235,7 @@ def resolve_mode_rates(
         )
     if isinstance(rates, Unpriced):
         return rates
-    return _scaled(rates, geo_multiplier)
+    return _scaled(rates, geo_multiplier * channel_multiplier)
 
 
 def _feature_gap(period: PricePeriod, *, batch: bool, cached: bool, fast: bool, geo: bool) -> str | None:

@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from estimator.costs import Estimate, EstimateWarning, ModeCost
+from estimator.costs import CATEGORIES, Estimate, EstimateWarning, ModeCost
 from estimator.format import decimal_text
 from estimator.planning import BreakEven, BudgetResult, ModelComparison
+from estimator.rates import ChannelTerms
+from estimator.results import CodeExecutionTerms, NegotiatedTerms
 from estimator.workload import MODES, Workload
 
 __all__ = [
     "CSV_COLUMNS",
     "break_even_to_dict",
     "budget_to_dict",
+    "channel_to_dict",
     "comparison_rows",
     "comparison_to_dict",
     "estimate_rows",
     "estimate_to_dict",
+    "negotiated_to_dict",
+    "price_basis",
     "workload_to_dict",
 ]
 
@@ -31,13 +36,12 @@ CSV_COLUMNS = (
     "savings_usd",
     "savings_pct",
     "rank",
-    "uncached_input_usd",
-    "cache_write_5m_usd",
-    "cache_write_1h_usd",
-    "cache_read_usd",
-    "output_usd",
-    "web_search_usd",
+    *(f"{category}_usd" for category in CATEGORIES),
+    "channel",
+    "price_basis",
 )
+"""One `<category>_usd` column per cost category, in `CATEGORIES` order (new categories at the end), then where
+the tokens are bought and what the prices are (partner or negotiated), so a CSV says it too."""
 
 
 def workload_to_dict(workload: Workload) -> dict[str, Any]:
@@ -56,7 +60,60 @@ def workload_to_dict(workload: Workload) -> dict[str, Any]:
         "fast": workload.fast,
         "as_of": workload.as_of.isoformat() if workload.as_of else None,
         "tokens_measured_for": workload.tokens_measured_for,
+        "thinking_tokens": workload.thinking_tokens,
+        "web_fetches_per_request": decimal_text(workload.web_fetches_per_request),
+        "tokens_per_web_fetch": workload.tokens_per_web_fetch,
+        "code_execution_sessions_per_request": decimal_text(workload.code_execution_sessions_per_request),
+        "code_execution_minutes_per_session": decimal_text(workload.code_execution_minutes_per_session),
+        "code_execution_with_web_tools": workload.code_execution_with_web_tools,
+        "channel": workload.channel,
+        "endpoint": workload.endpoint,
     }
+
+
+def channel_to_dict(channel: ChannelTerms | None) -> dict[str, Any] | None:
+    if channel is None:
+        return None
+    return {
+        "channel": channel.channel,
+        "name": channel.name,
+        "endpoint": channel.endpoint,
+        "regional_endpoint": channel.regional_endpoint,
+        "prices_set_by": channel.prices_set_by,
+        "multiplier": decimal_text(channel.multiplier),
+        "basis": channel.basis,
+    }
+
+
+def negotiated_to_dict(terms: NegotiatedTerms | None) -> dict[str, Any] | None:
+    if terms is None:
+        return None
+    return {"file": terms.source_name, "applied": list(terms.applied), "note": terms.sentence}
+
+
+def _code_execution_to_dict(terms: CodeExecutionTerms | None, requests: int) -> dict[str, Any] | None:
+    if terms is None or not terms.used:
+        return None
+    return {
+        "sessions_per_request": decimal_text(terms.sessions_per_request),
+        "billed_minutes_per_session": decimal_text(terms.billed_minutes_per_session),
+        "container_hours_per_request": decimal_text(terms.hours_per_request),
+        "container_hours": decimal_text(terms.hours_per_request * requests),
+        "usd_per_container_hour": decimal_text(terms.usd_per_container_hour),
+        "minimum_minutes_per_session": decimal_text(terms.minimum_minutes_per_session),
+        "free_hours_per_month_not_subtracted": decimal_text(terms.free_hours_per_month),
+        "free_with_web_tools": terms.free_with_web_tools,
+        "usd_per_request": decimal_text(terms.usd_per_request),
+    }
+
+
+def price_basis(channel: ChannelTerms | None, negotiated: NegotiatedTerms | None) -> str:
+    """What the figures are, in one line: list prices, a partner's channel, negotiated rates."""
+    parts = [channel.basis if channel is not None else "Anthropic's list prices (Claude API)."]
+    if negotiated is not None:
+        sentence = negotiated.sentence
+        parts.append(sentence[0].upper() + sentence[1:] + ".")
+    return " ".join(parts)
 
 
 def _mode_to_dict(mode: ModeCost) -> dict[str, Any]:
@@ -104,6 +161,11 @@ def estimate_to_dict(result: Estimate) -> dict[str, Any]:
         "tool_system_prompt_tokens": result.tool_system_prompt_tokens,
         "caching_possible": result.caching_possible,
         "tier_above_prompt_tokens": result.tier_threshold_tokens,
+        "web_fetch_tokens_per_request": decimal_text(result.web_fetch_tokens_per_request),
+        "channel": channel_to_dict(result.channel),
+        "negotiated_rates": negotiated_to_dict(result.negotiated),
+        "price_basis": price_basis(result.channel, result.negotiated),
+        "code_execution": _code_execution_to_dict(result.code_execution, result.workload.requests),
         "modes": {mode.mode: _mode_to_dict(mode) for mode in result.modes},
         "ranking": [mode.mode for mode in result.ranking],
         "batch_cached_hit_rate_band": None
@@ -135,6 +197,8 @@ def estimate_rows(result: Estimate) -> list[dict[str, str]]:
         }
         for line in mode.lines:
             row[f"{line.category}_usd"] = _text(line.usd, mode.available)
+        row["channel"] = result.workload.channel + ("" if result.workload.endpoint == "global" else " (regional)")
+        row["price_basis"] = price_basis(result.channel, result.negotiated)
         rows.append(row)
     return rows
 
@@ -203,9 +267,18 @@ def break_even_to_dict(model: str, as_of: str, results: Iterable[BreakEven]) -> 
     }
 
 
-def budget_to_dict(budget_usd: str, results: Iterable[BudgetResult]) -> dict[str, Any]:
+def budget_to_dict(
+    budget_usd: str,
+    results: Iterable[BudgetResult],
+    *,
+    channel: ChannelTerms | None = None,
+    negotiated: NegotiatedTerms | None = None,
+) -> dict[str, Any]:
     return {
         "budget_usd": budget_usd,
+        "channel": channel_to_dict(channel),
+        "negotiated_rates": negotiated_to_dict(negotiated),
+        "price_basis": price_basis(channel, negotiated),
         "modes": {
             r.mode: {
                 "max_requests": r.max_requests,

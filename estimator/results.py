@@ -13,22 +13,37 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from typing import Literal, get_args
 
-from estimator.rates import ModeRates, Unpriced
+from estimator.rates import ChannelTerms, ModeRates, Unpriced
 from estimator.workload import Mode, Workload
 from pricing import Model, PricePeriod, PromptTier
 
 __all__ = [
     "CATEGORIES",
     "Category",
+    "ChannelTerms",
+    "CodeExecutionTerms",
     "CostLine",
     "Estimate",
     "EstimateWarning",
     "HitRateBand",
     "ModeCost",
+    "NegotiatedTerms",
     "PreparedWorkload",
 ]
 
-Category = Literal["uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"]
+Category = Literal[
+    "uncached_input",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "output",
+    "web_search",
+    "thinking",
+    "code_execution",
+]
+"""The lines of a bill. Token categories are priced per MTok (thinking at the output rate, shown apart from the
+visible output); `web_search` counts searches and `code_execution` container-hours, each at the table's price.
+New categories go at the end: CSV columns and other consumers keep their order."""
 CATEGORIES: tuple[Category, ...] = get_args(Category)
 PricedQuantity = tuple[Category, Decimal, Decimal | None, Decimal]
 """(category, quantity per request, rate per MTok or None, USD per request)."""
@@ -37,8 +52,9 @@ _ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class CostLine:
-    """One category of a mode's bill. `quantity` is expected tokens (or searches) over the workload:
-    fractional when a hit rate splits requests between cache reads and writes."""
+    """One category of a mode's bill. `quantity` is expected tokens (searches for `web_search`, container-hours
+    for `code_execution`) over the workload: fractional when a hit rate splits requests between cache reads and
+    writes. `rate_mtok` is None for the two that are not priced per token."""
 
     category: Category
     quantity: Decimal
@@ -132,6 +148,45 @@ class HitRateBand:
 
 
 @dataclass(frozen=True)
+class CodeExecutionTerms:
+    """Code execution for one workload: each container session is billed for at least the table's minimum, and
+    container-hours at the table's hourly price, the same in every mode ("priced the same" in batches).
+
+    `hours_per_request` = sessions × max(minimum, minutes) ÷ 60, rounded to `HOURS_PLACES` (a few nanoseconds)
+    because minutes are not always a finite decimal of an hour; everything after it is exact. The organization's
+    free monthly hours are not subtracted (every workload of the organization shares them): `free_hours_per_month`
+    says how many there are."""
+
+    sessions_per_request: Decimal
+    billed_minutes_per_session: Decimal
+    hours_per_request: Decimal
+    usd_per_container_hour: Decimal
+    minimum_minutes_per_session: Decimal
+    free_hours_per_month: Decimal
+    free_with_web_tools: bool
+    usd_per_request: Decimal
+
+    @property
+    def used(self) -> bool:
+        return self.sessions_per_request > 0
+
+
+@dataclass(frozen=True)
+class NegotiatedTerms:
+    """Negotiated rates in force for one estimate: the file they came from and, in words, each rule that changed
+    this model's rates on this day (none: the file has no rule for it, and the public prices apply)."""
+
+    source_name: str
+    applied: tuple[str, ...]
+
+    @property
+    def sentence(self) -> str:
+        if not self.applied:
+            return f"negotiated rates from {self.source_name}: none apply here; the public prices are used"
+        return f"negotiated rates from {self.source_name} applied: {'; '.join(self.applied)}"
+
+
+@dataclass(frozen=True)
 class Estimate:
     workload: Workload
     model_id: str
@@ -147,6 +202,10 @@ class Estimate:
     prices: PricePeriod
     batch_cached_hit_band: HitRateBand | None
     warnings: tuple[EstimateWarning, ...]
+    channel: ChannelTerms | None = None
+    code_execution: CodeExecutionTerms | None = None
+    negotiated: NegotiatedTerms | None = None
+    web_fetch_tokens_per_request: Decimal = _ZERO
 
     def mode(self, name: Mode) -> ModeCost:
         return next(mode for mode in self.modes if mode.mode == name)
@@ -173,3 +232,7 @@ class PreparedWorkload:
     rates: dict[Mode, ModeRates | Unpriced]
     web_search_usd_per_request: Decimal
     before_release: bool
+    channel: ChannelTerms | None = None
+    code_execution: CodeExecutionTerms | None = None
+    web_fetch_tokens_per_request: Decimal = _ZERO
+    negotiated: NegotiatedTerms | None = None

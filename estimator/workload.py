@@ -2,7 +2,10 @@
 
 Token figures are per request; `requests` is the number of requests in one `period` (a label: run, day,
 week, month). The shared prefix (tools + system + shared context) is the cacheable part; unique input is
-what follows the last cache breakpoint; output is what the model writes.
+what follows the last cache breakpoint; output is what the model writes, and thinking what it thinks before
+(billed as output, shown apart). Server tools: web searches (a fee per search), web fetches (no fee: the fetched
+content is input after the cache breakpoint) and code execution (container sessions, billed by the hour).
+`channel` and `endpoint` say where the tokens are bought (the Claude API or a cloud partner, global or regional).
 """
 
 from __future__ import annotations
@@ -17,15 +20,21 @@ from typing import Any, Literal, get_args
 from estimator.errors import InvalidWorkloadError
 
 __all__ = [
+    "CHANNELS",
     "DEFAULT_HIT_RATE",
+    "MAX_CODE_EXECUTION_MINUTES_PER_SESSION",
+    "MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST",
     "MAX_DECIMAL_PLACES",
     "MAX_NUMBER",
     "MAX_NUMBER_CHARACTERS",
     "MAX_REQUESTS",
     "MAX_TOKENS_PER_REQUEST",
+    "MAX_WEB_FETCHES_PER_REQUEST",
     "MAX_WEB_SEARCHES_PER_REQUEST",
     "MODES",
     "CacheTTL",
+    "Channel",
+    "Endpoint",
     "Geo",
     "Mode",
     "ToolUse",
@@ -42,6 +51,13 @@ Mode = Literal["realtime", "realtime_cached", "batch", "batch_cached"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 CacheTTL = Literal["5m", "1h"]
 Geo = Literal["global", "us"]
+Channel = Literal["anthropic", "bedrock", "vertex", "foundry"]
+"""Where the tokens are bought: the Claude API, Amazon Bedrock, Google Cloud (Vertex AI), Microsoft Foundry
+(the same names as `rules.channels` in the price table; a test keeps them in step)."""
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+Endpoint = Literal["global", "regional"]
+"""A partner's global endpoint, or a regional one (Bedrock regional, Vertex regional or multi-region, Foundry's US
+Data Zone). The Claude API has no regional endpoint: its US-only processing is `geo="us"`."""
 ToolUse = Literal["off", "auto", "any"]
 """Tools on every request: `auto` covers tool_choice auto or none, `any` covers any or a named tool."""
 
@@ -55,6 +71,10 @@ DEFAULT_HIT_RATE = Decimal("0.9")
 """The cache hit rate assumed when none is given: an assumption, shown with every estimate."""
 
 MAX_WEB_SEARCHES_PER_REQUEST = 1_000
+MAX_WEB_FETCHES_PER_REQUEST = 1_000
+MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST = 1_000
+MAX_CODE_EXECUTION_MINUTES_PER_SESSION = 43_200
+"""Thirty days of container time in one session: longer values are typos, not workloads."""
 MAX_DECIMAL_PLACES = 15
 """Inputs are rates and counts; more places than this are noise, and refusing them keeps money exact."""
 
@@ -210,6 +230,19 @@ class Workload:
     tokens_measured_for: str | None = field(default=None)
     """Tokenizer generation ('legacy' or '2026') the token figures were measured with, when they were
     measured for another model than `model`; None means measured for `model` itself."""
+    thinking_tokens: int = 0
+    """Thinking per request (`usage.output_tokens_details.thinking_tokens`): billed as output, shown apart."""
+    web_fetches_per_request: Decimal = Decimal(0)
+    tokens_per_web_fetch: int = 0
+    """The content one fetch brings in (Anthropic's examples: a 10 kB page ≈ 2,500 tokens): billed as input."""
+    code_execution_sessions_per_request: Decimal = Decimal(0)
+    """Container sessions per request (0.3 when three requests in ten run code; 2 when each opens two)."""
+    code_execution_minutes_per_session: Decimal = Decimal(0)
+    """Execution time of one container session; each is billed at least the table's minimum."""
+    code_execution_with_web_tools: bool = False
+    """The requests also carry web_search / web_fetch of version 20260209 or later: code execution is then free."""
+    channel: Channel = "anthropic"
+    endpoint: Endpoint = "global"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -226,6 +259,15 @@ class Workload:
             maximum=Decimal(MAX_WEB_SEARCHES_PER_REQUEST),
         )
         set_(self, "web_searches_per_request", searches)
+        set_(self, "thinking_tokens", to_token_count(self.thinking_tokens, "thinking_tokens"))
+        fetches = to_decimal(
+            self.web_fetches_per_request, "web_fetches_per_request", maximum=Decimal(MAX_WEB_FETCHES_PER_REQUEST)
+        )
+        set_(self, "web_fetches_per_request", fetches)
+        set_(self, "tokens_per_web_fetch", to_token_count(self.tokens_per_web_fetch, "tokens_per_web_fetch"))
+        self._check_code_execution()
+        set_(self, "channel", _choice(self.channel, "channel", CHANNELS))
+        set_(self, "endpoint", _choice(self.endpoint, "endpoint", get_args(Endpoint)))
         set_(self, "cache_ttl", _choice(self.cache_ttl, "cache_ttl", get_args(CacheTTL)))
         set_(self, "tool_use", _choice(self.tool_use, "tool_use", get_args(ToolUse)))
         set_(self, "geo", _choice(self.geo, "geo", get_args(Geo)))
@@ -242,10 +284,47 @@ class Workload:
         if not isinstance(self.period, str) or not self.period.strip():
             raise InvalidWorkloadError("period must be a label such as 'run', 'day' or 'month'", field="period")
 
+    def _check_code_execution(self) -> None:
+        set_ = object.__setattr__
+        sessions = to_decimal(
+            self.code_execution_sessions_per_request,
+            "code_execution_sessions_per_request",
+            maximum=Decimal(MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST),
+        )
+        minutes = to_decimal(
+            self.code_execution_minutes_per_session,
+            "code_execution_minutes_per_session",
+            maximum=Decimal(MAX_CODE_EXECUTION_MINUTES_PER_SESSION),
+        )
+        if minutes and not sessions:
+            # Minutes without sessions would price nothing: a silent zero, refused by name.
+            raise InvalidWorkloadError(
+                "code_execution_minutes_per_session is set but code_execution_sessions_per_request is 0: say how "
+                "many container sessions a request opens (1 if each request runs code once)",
+                field="code_execution_sessions_per_request",
+            )
+        set_(self, "code_execution_sessions_per_request", sessions)
+        set_(self, "code_execution_minutes_per_session", minutes)
+        if not isinstance(self.code_execution_with_web_tools, bool):
+            raise InvalidWorkloadError(
+                f"code_execution_with_web_tools must be true or false, got {self.code_execution_with_web_tools!r}",
+                field="code_execution_with_web_tools",
+            )
+
     @property
     def input_tokens_per_request(self) -> int:
         """Prefix + unique input, before any tool-use system prompt is added."""
         return self.prefix_tokens + self.unique_input_tokens
+
+    @property
+    def billed_output_tokens(self) -> int:
+        """Visible output + thinking: what `usage.output_tokens` counts and what max_tokens bounds."""
+        return self.output_tokens + self.thinking_tokens
+
+    @property
+    def web_fetch_tokens_per_request(self) -> Decimal:
+        """Fetched content per request (expected: fetches may be fractional), billed as uncached input."""
+        return self.web_fetches_per_request * self.tokens_per_web_fetch
 
 
 def workload_from(**fields: Any) -> Workload:

@@ -22,16 +22,23 @@ from pricing.features import GLOBAL_FEATURES, DatePrecision, Feature, FeaturePer
 
 __all__ = [
     "CACHE_FIELDS",
+    "CHANNELS",
     "FAST_RATE_FIELDS",
     "RATE_FIELDS",
     "BatchRules",
     "CacheMultipliers",
     "CachingRules",
+    "Channel",
+    "ChannelRule",
+    "ChannelRules",
+    "CodeExecutionRules",
     "DataResidencyRules",
     "FastRates",
     "FeaturePeriod",
     "Features",
+    "ImageRule",
     "Lifecycle",
+    "MediaRules",
     "Model",
     "PeriodFlag",
     "PricePeriod",
@@ -412,6 +419,8 @@ class Model(_Strict):
     lifecycle: Lifecycle
     tokenizer: str
     message_frame_tokens: TokenCount | None = None
+    image_rule: str | None = None
+    """The image rule documented for this model (a `media.image_rules` name); None: its tokenizer generation's."""
     context_window_tokens: TokenCount
     max_output_tokens: TokenCount | None = None
     batch_max_output_tokens: TokenCount | None = None
@@ -574,6 +583,10 @@ class TokenizerCalibration(_Strict):
     versus_legacy_expected: PositiveDecimal
     versus_legacy_low: PositiveDecimal
     versus_legacy_high: PositiveDecimal
+    image_rule: str
+    """The `media.image_rules` entry that sizes images for this generation's models (unless a model has its own)."""
+    image_rule_band: tuple[str, ...] = ()
+    """Other documented rules the count may follow on a model without its own: they widen the image range."""
     sources: tuple[str, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -585,6 +598,48 @@ class TokenizerCalibration(_Strict):
         ):
             if not low <= high:
                 raise ValueError(f"a band's low ({low}) must not exceed its high ({high})")
+        return self
+
+
+class ImageRule(_Strict):
+    """How an image's pixel size becomes input tokens, after the downscaling Anthropic applies to large images:
+    the image is scaled (aspect kept) to at most `long_edge_px` on its long edge, then further until it is at most
+    `cap_tokens`. `pixel_area`: tokens ≈ ⌈w × h / pixels_per_token⌉; `patches`: ⌈w / patch_px⌉ × ⌈h / patch_px⌉."""
+
+    formula: Literal["pixel_area", "patches"]
+    pixels_per_token: TokenCount | None = None
+    patch_px: TokenCount | None = None
+    long_edge_px: TokenCount
+    cap_tokens: TokenCount
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_formula(self) -> ImageRule:
+        if self.formula == "pixel_area" and (self.pixels_per_token is None or self.patch_px is not None):
+            raise ValueError("a pixel_area rule takes pixels_per_token (and no patch_px)")
+        if self.formula == "patches" and (self.patch_px is None or self.pixels_per_token is not None):
+            raise ValueError("a patches rule takes patch_px (and no pixels_per_token)")
+        return self
+
+
+class MediaRules(_Strict):
+    """Images and PDFs in a prompt, as far as the documentation lets them be counted offline."""
+
+    image_rules: dict[str, ImageRule] = Field(min_length=1)
+    resized_image_low_ratio: Fraction
+    """A downscaled (or capped) image may count below its formula: the low end of its range is this share of it."""
+    pdf_text_tokens_per_page_low: TokenCount
+    pdf_text_tokens_per_page_high: TokenCount
+    pdf_page_px_per_point: PositiveDecimal
+    """The page image's size in pixels per PDF point (1/72 inch): the render resolution is not documented."""
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _page_range_in_order(self) -> MediaRules:
+        if self.pdf_text_tokens_per_page_low > self.pdf_text_tokens_per_page_high:
+            raise ValueError("pdf_text_tokens_per_page_low must not exceed pdf_text_tokens_per_page_high")
         return self
 
 
@@ -652,12 +707,74 @@ class WebSearchRules(_Strict):
     sources: tuple[str, ...] = Field(min_length=1)
 
 
+class CodeExecutionRules(_Strict):
+    """The code-execution tool: billed by container time, per container session, with a minimum; a free
+    allowance per organization per month; free altogether alongside the dated web search / web fetch tools."""
+
+    usd_per_container_hour: PositiveDecimal
+    minimum_minutes_per_session: PositiveDecimal
+    free_hours_per_month: PositiveDecimal
+    free_with_web_tools_from: dt.date
+    """The date in the names of the first web tool versions that make code execution free
+    (`web_search_20260209`, `web_fetch_20260209`): no request could carry them before it."""
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+Channel = Literal["anthropic", "bedrock", "vertex", "foundry"]
+CHANNELS: tuple[Channel, ...] = ("anthropic", "bedrock", "vertex", "foundry")
+
+
+class ChannelRule(_Strict):
+    """Where the tokens are bought. Partner prices are the partner's; the table holds only what Anthropic (or
+    the partner's own page, where cited) documents relative to Anthropic's list prices."""
+
+    name: str
+    prices_set_by: str
+    anthropic_operated: bool
+    """Anthropic runs the service and bills Claude API rates (the Claude API, Microsoft Foundry); otherwise the
+    partner sets the price, and anything not documented (batch discount, server tools, fast mode) is unknown."""
+    regional_endpoint: str | None = None
+    """What a regional endpoint is called there; None when the channel has none (the Claude API's US-only
+    processing is `inference_geo`, priced by `rules.data_residency`)."""
+    regional_multiplier: PositiveDecimal | None = None
+    regional_premium_from_model: str | None = None
+    """The first model (by release date) that pays the regional premium; None: every model does."""
+    batch: Literal["message_batches", "not_published"]
+    batch_note: str | None = None
+    sources: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _regional_terms_together(self) -> ChannelRule:
+        if (self.regional_endpoint is None) != (self.regional_multiplier is None):
+            raise ValueError("regional_endpoint and regional_multiplier must be given together")
+        if self.regional_premium_from_model is not None and self.regional_multiplier is None:
+            raise ValueError("regional_premium_from_model needs a regional_multiplier")
+        if self.batch == "not_published" and not self.batch_note:
+            raise ValueError("a channel whose batch price is not published needs a batch_note saying why")
+        return self
+
+
+class ChannelRules(_Strict):
+    anthropic: ChannelRule
+    bedrock: ChannelRule
+    vertex: ChannelRule
+    foundry: ChannelRule
+
+    def rule(self, channel: Channel) -> ChannelRule:
+        value: ChannelRule = getattr(self, channel)
+        return value
+
+
 class Rules(_Strict):
     batch: BatchRules
     caching: CachingRules
     prompt_tiers: PromptTierRule
     data_residency: DataResidencyRules
     web_search: WebSearchRules
+    code_execution: CodeExecutionRules
+    channels: ChannelRules
 
 
 class PriceTableData(_Strict):
@@ -670,6 +787,7 @@ class PriceTableData(_Strict):
     rules: Rules
     features: Features
     tokenizers: dict[str, TokenizerCalibration]
+    media: MediaRules
     models: tuple[Model, ...]
 
     @model_validator(mode="after")
@@ -688,6 +806,8 @@ class PriceTableData(_Strict):
         _check_unique_names(self.models)
         _check_batch_arithmetic(self.models, self.rules.batch.price_multiplier)
         _check_feature_periods(self.models, self.features)
+        _check_channel_models(self.models, self.rules.channels)
+        _check_image_rules(self.models, self.tokenizers, self.media)
         for model in self.models:
             model._features = self.features
         return self
@@ -701,8 +821,12 @@ class PriceTableData(_Strict):
             ("rules.data_residency", rules.data_residency.sources),
             ("rules.web_search", rules.web_search.sources),
         ]
+        refs.append(("rules.code_execution", rules.code_execution.sources))
+        refs += [(f"rules.channels.{name}", rules.channels.rule(name).sources) for name in CHANNELS]
         refs += [(f"features.{name}", self.features.period(name).sources) for name in GLOBAL_FEATURES]
         refs += [(f"tokenizers.{name}", tok.sources) for name, tok in self.tokenizers.items()]
+        refs.append(("media", self.media.sources))
+        refs += [(f"media.image_rules.{name}", rule.sources) for name, rule in self.media.image_rules.items()]
         for model in self.models:
             refs.append((f"model {model.id!r}", model.sources))
             if model.fast_mode is not None:
@@ -714,6 +838,27 @@ class PriceTableData(_Strict):
                 if p.fast is not None
             ]
         return refs
+
+
+def _check_channel_models(models: tuple[Model, ...], channels: ChannelRules) -> None:
+    """A channel's regional premium names its first model by id: that id must be in the table."""
+    ids = {model.id for model in models}
+    for name in CHANNELS:
+        first = channels.rule(name).regional_premium_from_model
+        if first is not None and first not in ids:
+            raise ValueError(f"rules.channels.{name}.regional_premium_from_model: no model has the id {first!r}")
+
+
+def _check_image_rules(
+    models: tuple[Model, ...], tokenizers: Mapping[str, TokenizerCalibration], media: MediaRules
+) -> None:
+    """Every image rule a tokenizer generation or a model names is one of `media.image_rules`."""
+    named = [(f"tokenizers.{name}", (tok.image_rule, *tok.image_rule_band)) for name, tok in tokenizers.items()]
+    named += [(f"model {model.id!r}", (model.image_rule,)) for model in models if model.image_rule is not None]
+    for owner, rules in named:
+        unknown = sorted(set(rules) - set(media.image_rules))
+        if unknown:
+            raise ValueError(f"{owner} names image rules {unknown}; known: {sorted(media.image_rules)}")
 
 
 def _check_unique_names(models: tuple[Model, ...]) -> None:

@@ -19,6 +19,7 @@ from estimator import (
     sweep_hit_rate,
     sweep_requests,
 )
+from estimator.results import CATEGORIES
 from pricing import PriceTable
 from ui import charts
 from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
@@ -26,7 +27,8 @@ from ui.scenario import DEFAULT_WORKLOAD
 
 AS_OF = dt.date(2026, 11, 25)
 PLAN = dataclasses.replace(DEFAULT_WORKLOAD, as_of=AS_OF)
-MYTHOS = dataclasses.replace(PLAN, model="claude-mythos-5-2")
+UNPRICED = dataclasses.replace(PLAN, model="claude-3-haiku-20240307", as_of=dt.date(2024, 5, 1))
+"""Haiku 3 before prompt caching and Message Batches existed: only real-time has a price."""
 
 
 def _trace(figure: go.Figure, name: str) -> go.Scatter | go.Bar:
@@ -61,7 +63,7 @@ def test_breakdown_leaves_out_categories_nobody_pays(table: PriceTable) -> None:
 
 
 def test_unpriced_modes_are_labelled_not_drawn_at_zero(table: PriceTable) -> None:
-    result = estimate(MYTHOS, table=table)
+    result = estimate(UNPRICED, table=table)
     figure = charts.breakdown_figure(result)
     output = _trace(figure, "Output")
     assert output.y[0] == float(result.mode("realtime").line("output").usd)
@@ -113,7 +115,7 @@ def test_the_batch_band_is_shaded_at_the_tables_values(table: PriceTable) -> Non
 
 
 def test_unpriced_modes_get_no_line(table: PriceTable) -> None:
-    figure = _hit_rate_figure(MYTHOS, table, with_break_even=False)
+    figure = _hit_rate_figure(UNPRICED, table, with_break_even=False)
     assert [trace.name for trace in figure.data] == [MODE_LABELS["realtime"]]
     assert not [shape for shape in figure.layout.shapes if shape.legendgroup.startswith("break-even")]
 
@@ -193,6 +195,11 @@ def _contrast(first: str, second: str) -> float:
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_colors_keep_3_to_1_contrast_on_both_themes(color: str, theme: str) -> None:
     assert _contrast(color, charts.BACKGROUNDS[theme]) >= 3
+
+
+def test_every_cost_category_has_a_label_and_a_colour() -> None:
+    # A new category in the estimator must not reach the page as a KeyError or an unlabelled bar.
+    assert set(CATEGORY_LABELS) == set(CATEGORIES) == set(charts.CATEGORY_COLORS)
 
 
 def test_figures_leave_backgrounds_and_text_to_streamlits_theme(table: PriceTable) -> None:

@@ -450,3 +450,14 @@ def test_unknown_model_suggests_close_names() -> None:
 
 def test_floats_are_read_through_their_text() -> None:
     assert Workload(model="claude-sonnet-4-6", requests=1, cache_hit_rate=0.85).cache_hit_rate == D("0.85")
+
+
+def test_a_plain_workload_is_unchanged_by_channels_server_tools_and_negotiated_rates(table: PriceTable) -> None:
+    # The defaults: the Claude API, global, no thinking, fetches or code execution, the public table.
+    result = estimate(Workload(model="claude-sonnet-4-6", requests=1, unique_input_tokens=8000, output_tokens=1000,
+                               as_of=dt.date(2026, 11, 25)), table=table)  # fmt: skip
+    assert result.mode("realtime").total_usd == D("0.039")
+    assert result.channel is not None and (result.channel.channel, result.channel.multiplier) == ("anthropic", 1)
+    assert result.negotiated is None and result.code_execution is not None and not result.code_execution.used
+    assert {line.category: line.usd for line in result.mode("realtime").lines}["thinking"] == 0
+    assert not {"channel_prices", "negotiated_rates", "code_execution_hours"} & {w.code for w in result.warnings}

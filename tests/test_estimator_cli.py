@@ -36,7 +36,8 @@ def test_estimate_json_has_the_stable_shape() -> None:
     assert batch_cached["total_usd"] == "16.22625"
     assert Decimal(batch_cached["savings_usd"]) == Decimal("39") - Decimal("16.22625")
     assert set(batch_cached["breakdown"]) == {
-        "uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"
+        "uncached_input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search", "thinking",
+        "code_execution",
     }  # fmt: skip
     assert isinstance(payload["warnings"], list)
 

@@ -69,3 +69,25 @@ def test_former_200k_tier_either_side_of_its_end(
     # At exactly 200,000 prompt tokens the base row applies (strictly greater crosses).
     at_threshold = Workload(model=model, requests=1, unique_input_tokens=200_000, as_of=last_tier_day)
     assert estimate(at_threshold).mode("realtime").total_usd == 200_000 * D(3) / MTOK
+
+
+THINKING, CONTAINER_HOURS, USD_PER_CONTAINER_HOUR = 300, D("0.1"), D("0.05")
+"""One 6-minute code-execution session per request (0.1 h, above the 5-minute minimum) at prices.yaml's
+`rules.code_execution` price; thinking at each mode's output rate (usage-and-billing.md §1.3, §4.5)."""
+
+
+@pytest.mark.parametrize(("row", "mode", "ttl"), CASES, ids=[f"{r[0]}@{r[1]}-{m}-{t}" for r, m, t in CASES])
+def test_thinking_and_code_execution_on_every_model_every_mode(row: tuple[str, ...], mode: str, ttl: str) -> None:
+    model, day, input_, write_5m, write_1h, read, output, _batch_in, _batch_out, _source = row
+    rates = {"input": D(input_), "write_5m": D(write_5m), "write_1h": D(write_1h), "read": D(read), "output": D(output)}
+    workload = Workload(
+        model=model, requests=REQUESTS, prefix_tokens=PREFIX, unique_input_tokens=UNIQUE, output_tokens=OUTPUT,
+        cache_hit_rate=HITS, cache_ttl=ttl, as_of=dt.date.fromisoformat(day), thinking_tokens=THINKING,
+        code_execution_sessions_per_request=1, code_execution_minutes_per_session=6,
+    )  # fmt: skip
+    output_rate = rates["output"] * (D("0.5") if mode.startswith("batch") else 1)
+    thinking = REQUESTS * THINKING * output_rate / MTOK
+    code_execution = REQUESTS * CONTAINER_HOURS * USD_PER_CONTAINER_HOUR  # the same in every mode
+    result = estimate(workload).mode(mode)  # type: ignore[arg-type]
+    assert result.total_usd == _expected(rates, mode, ttl) + thinking + code_execution
+    assert result.line("thinking").usd == thinking and result.line("code_execution").usd == code_execution

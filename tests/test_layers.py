@@ -68,7 +68,19 @@ def test_estimator_never_imports_the_ui() -> None:
     assert not {"app", "streamlit", "plotly"} & _imported_top_levels("estimator")
 
 
-CORE = {"errors", "workload", "rates", "results", "costs", "checks", "planning", "format", "report", "version"}
+CORE = {
+    "errors",
+    "workload",
+    "rates",
+    "results",
+    "costs",
+    "checks",
+    "planning",
+    "format",
+    "report",
+    "version",
+    "overrides",
+}
 """The workload core of `estimator/`; every other subpackage is a capability, and `cli` sits on top."""
 
 

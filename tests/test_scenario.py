@@ -259,7 +259,8 @@ def test_page_defaults_open_the_price_pages_on_the_plan() -> None:
 
 def test_the_ui_building_blocks_never_import_streamlit() -> None:
     code = (
-        "import sys, json; import ui.scenario, ui.form, ui.charts, ui.tables, ui.report, ui.labels; "
+        "import sys, json; import ui.scenario, ui.form, ui.charts, ui.tables, ui.report, ui.labels, ui.columns, "
+        "ui.dry_run; "
         "print(json.dumps('streamlit' in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout

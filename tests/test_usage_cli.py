@@ -62,6 +62,8 @@ def test_json_carries_the_total_the_requests_and_the_breakdowns(results: Path) -
         "cache_read",
         "output",
         "web_search",
+        "thinking",
+        "code_execution",
     }
     assert D(payload["categories"]["cache_read"]["usd"]) == 500 * D("0.10") / MTOK / 2
     assert payload["what_if"]["modes"]["batch_cached"]["billed"] is True

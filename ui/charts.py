@@ -13,19 +13,22 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
+from estimator.batches.dry_run import DryRunResult
 from estimator.costs import CATEGORIES, Category, Estimate
 from estimator.format import format_tokens, format_usd
 from estimator.planning import BreakEven, ModelComparison, Sweep
-from estimator.workload import MODES, CacheTTL, Mode
-from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED, percent_of_fraction
+from estimator.workload import MAX_REQUESTS, MODES, CacheTTL, Mode
+from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED, percent_of_fraction, plot_text
 
 __all__ = [
     "BACKGROUNDS",
     "CATEGORY_COLORS",
     "MODE_COLORS",
     "NEUTRAL_COLOR",
+    "PLOT_CONFIG",
     "breakdown_figure",
     "comparison_figure",
+    "dry_run_figure",
     "hit_rate_figure",
     "money_ticks",
     "request_steps",
@@ -45,8 +48,12 @@ CATEGORY_COLORS: dict[Category, str] = {
     "cache_read": "#2A9D8F",
     "output": "#B45309",
     "web_search": "#7F7F7F",
+    "thinking": "#D97706",
+    "code_execution": "#8B5CF6",
 }
 NEUTRAL_COLOR = "#888888"
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
+"""How the app draws every figure: no toolbar over the titles (and less to draw); hover still reads them."""
 BACKGROUNDS = {"light": "#FFFFFF", "dark": "#0E1117"}
 """Streamlit's default light and dark backgrounds, the surfaces the colors must read against."""
 
@@ -66,32 +73,78 @@ def breakdown_figure(result: Estimate) -> go.Figure:
     """Each mode's bill stacked by category; unpriced modes carry a "not priced" label, never a $0 bar."""
     modes = result.modes
     x = [MODE_LABELS[mode.mode] for mode in modes]
-    figure = go.Figure()
+    bars = []
     for category in CATEGORIES:
         amounts = [mode.line(category).usd if mode.available else None for mode in modes]
         if not any(amounts):
             continue  # a category nobody pays (e.g. 1h writes under the 5m TTL) would only clutter the legend
         label = CATEGORY_LABELS[category]
-        figure.add_bar(
-            name=label,
-            x=x,
-            y=[_usd(amount) for amount in amounts],
-            marker_color=CATEGORY_COLORS[category],
-            customdata=[format_usd(amount) if amount is not None else NOT_PRICED for amount in amounts],
-            hovertemplate=f"%{{x}}<br>{label}: %{{customdata}}<extra></extra>",
+        bars.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": x,
+                "y": [_usd(amount) for amount in amounts],
+                "marker": {"color": CATEGORY_COLORS[category]},
+                "customdata": [format_usd(amount) if amount is not None else NOT_PRICED for amount in amounts],
+                "hovertemplate": f"%{{x}}<br>{label}: %{{customdata}}<extra></extra>",
+            }
         )
-    for mode, name in zip(modes, x, strict=True):
-        text = format_usd(mode.total_usd) if mode.available else NOT_PRICED
-        figure.add_annotation(
-            x=name, y=_usd(mode.total_usd) if mode.available else 0, text=text, showarrow=False, yanchor="bottom"
-        )
+    labels = [
+        {
+            "x": name,
+            "y": _usd(mode.total_usd) if mode.available else 0,
+            "text": format_usd(mode.total_usd) if mode.available else NOT_PRICED,
+            "showarrow": False,
+            "yanchor": "bottom",
+        }
+        for mode, name in zip(modes, x, strict=True)
+    ]
+    layout = {
+        "barmode": "stack",
+        "title": {"text": f"What each mode pays for ({format_tokens(result.workload.requests)} requests)"},
+        "yaxis": _money_axis(f"Cost per {plot_text(result.workload.period)} (USD)"),
+        "xaxis": {"title": {"text": "Mode"}},
+        "legend": _LEGEND_BELOW,
+        "margin": {"t": 60},
+        "annotations": labels,
+    }
+    return go.Figure({"data": bars, "layout": layout})
+
+
+def dry_run_figure(result: DryRunResult) -> go.Figure:
+    """The file's expected total per mode, whiskers from low to high (the token counts' error band);
+    unpriced modes carry a "not priced" label, never a $0 bar."""
+    totals = [result.total(mode) for mode in MODES]
+    x = [MODE_LABELS[mode] for mode in MODES]
+    expected = [item.expected_usd if item.available else None for item in totals]
+    figure = go.Figure()
+    figure.add_bar(
+        x=x,
+        y=[_usd(value) for value in expected],
+        marker_color=[MODE_COLORS[mode] for mode in MODES],
+        error_y=_range_whiskers(
+            expected,
+            [item.low_usd if item.available else None for item in totals],
+            [item.high_usd if item.available else None for item in totals],
+        ),
+        customdata=[
+            _range_text(item.expected_usd, item.low_usd, item.high_usd) if item.available else NOT_PRICED
+            for item in totals
+        ],
+        hovertemplate="%{x}: %{customdata}<extra></extra>",
+        showlegend=False,
+    )
+    for name, item in zip(x, totals, strict=True):
+        text = format_usd(item.expected_usd) if item.available else NOT_PRICED
+        top = item.high_usd if item.available else None
+        figure.add_annotation(x=name, y=_usd(top) or 0, text=text, showarrow=False, yanchor="bottom")
     figure.update_layout(
-        barmode="stack",
-        title={"text": f"What each mode pays for ({format_tokens(result.workload.requests)} requests)"},
-        yaxis=_money_axis(f"Cost per {result.workload.period} (USD)"),
+        title={"text": f"The file in each mode ({format_tokens(result.requests)} requests)"},
+        yaxis=_money_axis("Expected cost (USD)"),
         xaxis={"title": {"text": "Mode"}},
-        legend=_LEGEND_BELOW,
         margin={"t": 60},
+        height=400,
     )
     return figure
 
@@ -105,62 +158,65 @@ def hit_rate_figure(
     period: str,
 ) -> go.Figure:
     """Totals against the cache hit rate, with each TTL's break-even and the batch best-effort band."""
-    figure = _sweep_lines(sweep)
     low, high = band
-    figure.add_vrect(
-        x0=float(low),
-        x1=float(high),
-        name=f"Batch cache hits: best-effort {percent_of_fraction(low)}–{percent_of_fraction(high)}",
-        legendgroup="batch-band",
-        showlegend=True,
-        fillcolor=NEUTRAL_COLOR,
-        opacity=0.18,
-        line_width=0,
-        layer="below",
-    )
-    for point in break_evens:
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": float(low),
+            "x1": float(high),
+            "y0": 0,
+            "y1": 1,
+            "name": f"Batch cache hits: best-effort {percent_of_fraction(low)}–{percent_of_fraction(high)}",
+            "legendgroup": "batch-band",
+            "showlegend": True,
+            "fillcolor": NEUTRAL_COLOR,
+            "opacity": 0.18,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    ]
+    shapes += [
         _marker_line(
-            figure,
             x=float(point.hit_rate),
             group=f"break-even-{point.ttl}",
             text=f"Caching pays above {percent_of_fraction(point.hit_rate)} ({point.ttl} TTL)",
             dash=_TTL_DASH[point.ttl],
         )
-    _marker_line(
-        figure,
-        x=float(current_hit_rate),
-        group="plan",
-        text=f"Your plan: {percent_of_fraction(current_hit_rate)}",
-        dash="solid",
-    )
-    figure.update_layout(
-        title={"text": "Cost against the cache hit rate"},
-        height=520,
+        for point in break_evens
+    ]
+    current = percent_of_fraction(current_hit_rate)
+    shapes.append(_marker_line(x=float(current_hit_rate), group="plan", text=f"Your plan: {current}", dash="solid"))
+    return _sweep_figure(
+        sweep,
+        shapes=shapes,
+        title="Cost against the cache hit rate",
         xaxis={"title": {"text": "Cache hit rate"}, "tickformat": ".0%", "range": [0, 1]},
-        yaxis=_money_axis(f"Cost per {period} (USD)"),
-        legend=_LEGEND_BELOW,
+        yaxis=_money_axis(f"Cost per {plot_text(period)} (USD)"),
     )
-    return figure
 
 
 def requests_figure(sweep: Sweep, *, current_requests: int, period: str) -> go.Figure:
     """Totals against the number of requests, with the plan's own number marked."""
-    figure = _sweep_lines(sweep)
     text = f"Your plan: {format_tokens(current_requests)}"
-    _marker_line(figure, x=float(current_requests), group="plan", text=text, dash="solid")
-    figure.update_layout(
-        title={"text": "Cost against the number of requests"},
-        height=520,
-        xaxis={"title": {"text": f"Requests per {period}"}, "separatethousands": True, "rangemode": "tozero"},
-        yaxis=_money_axis(f"Cost per {period} (USD)"),
-        legend=_LEGEND_BELOW,
+    return _sweep_figure(
+        sweep,
+        shapes=[_marker_line(x=float(current_requests), group="plan", text=text, dash="solid")],
+        title="Cost against the number of requests",
+        xaxis={
+            "title": {"text": f"Requests per {plot_text(period)}"},
+            "separatethousands": True,
+            "rangemode": "tozero",
+        },
+        yaxis=_money_axis(f"Cost per {plot_text(period)} (USD)"),
     )
-    return figure
 
 
 def request_steps(current: int, points: int = 41) -> list[int]:
-    """Request counts from 0 to twice the plan's (at least 10), evenly spread, including the plan's own."""
-    upper = max(2 * current, 10)
+    """Request counts from 0 to twice the plan's (at least 10, at most the estimator's MAX_REQUESTS), evenly
+    spread, including the plan's own."""
+    upper = min(max(2 * current, 10), MAX_REQUESTS)
     return sorted({upper * step // (points - 1) for step in range(points)} | {current})
 
 
@@ -235,37 +291,56 @@ _SYMBOLS: dict[Mode, str] = {
 }
 
 
-def _sweep_lines(sweep: Sweep) -> go.Figure:
-    figure = go.Figure()
+def _sweep_figure(
+    sweep: Sweep, *, shapes: list[dict[str, object]], title: str, xaxis: dict[str, object], yaxis: dict[str, object]
+) -> go.Figure:
+    """One line per priced mode, with the marker shapes: built as one spec and validated once (plotly's
+    `add_vline` and `add_scatter` copy the figure on every call, the slowest part of drawing a page)."""
     x = [float(point.x) for point in sweep.points]
+    traces = []
     for mode in sweep.modes:
         series = sweep.series(mode)
         if all(value is None for value in series):
             continue  # the mode is unpriced for this model: no line rather than a line at $0
-        figure.add_scatter(
-            name=MODE_LABELS[mode],
-            x=x,
-            y=[_usd(value) for value in series],
-            mode="lines",
-            line={"color": MODE_COLORS[mode], "width": 2.5},
-            customdata=[format_usd(value) for value in series],
-            hovertemplate=f"{MODE_LABELS[mode]}: %{{customdata}}<extra></extra>",
+        traces.append(
+            {
+                "type": "scatter",
+                "name": MODE_LABELS[mode],
+                "x": x,
+                "y": [_usd(value) for value in series],
+                "mode": "lines",
+                "line": {"color": MODE_COLORS[mode], "width": 2.5},
+                "customdata": [format_usd(value) for value in series],
+                "hovertemplate": f"{MODE_LABELS[mode]}: %{{customdata}}<extra></extra>",
+            }
         )
-    figure.update_layout(hovermode="x unified")
-    return figure
+    layout = {
+        "hovermode": "x unified",
+        "title": {"text": title},
+        "height": 520,
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+        "legend": _LEGEND_BELOW,
+        "shapes": shapes,
+    }
+    return go.Figure({"data": traces, "layout": layout})
 
 
-def _marker_line(figure: go.Figure, *, x: float, group: str, text: str, dash: str) -> None:
+def _marker_line(*, x: float, group: str, text: str, dash: str) -> dict[str, object]:
     """A vertical marker explained in the legend: labels on the plot would collide with the lines."""
-    figure.add_vline(
-        x=x,
-        name=text,
-        legendgroup=group,
-        showlegend=True,
-        line_dash=dash,
-        line_color=NEUTRAL_COLOR,
-        line_width=1.5,
-    )
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "name": text,
+        "legendgroup": group,
+        "showlegend": True,
+        "line": {"dash": dash, "color": NEUTRAL_COLOR, "width": 1.5},
+    }
 
 
 def _total(result: Estimate | None, mode: Mode) -> Decimal | None:

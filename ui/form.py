@@ -6,6 +6,7 @@ the estimator's. The conversions live here so the app script holds no arithmetic
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,22 +14,27 @@ from decimal import Decimal
 from typing import Any
 
 from estimator.batches.dry_run import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO
+from estimator.costs import Estimate, estimate
 from estimator.errors import EstimatorError
 from estimator.planning import hit_rate_from_traffic
+from estimator.results import EstimateWarning
 from estimator.workload import Workload, to_decimal
-from pricing import Model, PriceTable
-from ui.scenario import DEFAULT_WORKLOAD, apply_fields
+from pricing import Model, PriceTable, PricingError
+from ui.scenario import DEFAULT_WORKLOAD, MAX_REQUESTS_PER_HOUR, apply_fields
 
 __all__ = [
     "DEFAULT_REQUESTS_PER_HOUR",
     "HIT_FROM_TRAFFIC",
     "HIT_FROM_VALUE",
     "MEASURED_FOR_PLAN_MODEL",
+    "OPTION_FALLBACKS",
     "PERIODS",
     "FormResult",
+    "PricedPlan",
     "error_field",
     "model_options",
     "page_defaults",
+    "price_plan",
     "widget_decimal",
     "widget_state",
     "workload_from_widgets",
@@ -70,6 +76,61 @@ class FormResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+OPTION_FALLBACKS: dict[str, Any] = {"geo": "global", "fast": False, "cache_ttl": "5m"}
+"""Options a model may not offer, and the value the plan falls back to when it does not."""
+_OPTION_TRIALS: dict[str, Any] = {"geo": "us", "fast": True, "cache_ttl": "1h"}
+
+
+@dataclass(frozen=True)
+class PricedPlan:
+    """The form priced: the estimate (or the errors to show beside their inputs), and the options the
+    model does not offer, each with the estimator's reason.
+
+    An option the model lacks never wipes the plan: it is priced without it (`OPTION_FALLBACKS`) and the
+    input is marked (`fell_back`); one not chosen is offered disabled, with the reason."""
+
+    form: FormResult
+    result: Estimate | None
+    errors: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> tuple[EstimateWarning, ...]:
+        return self.result.warnings if self.result is not None else ()
+
+    def fell_back(self, name: str) -> bool:
+        """True when the plan asks for option `name` but is priced without it."""
+        workload = self.form.workload
+        return name in self.unavailable and workload is not None and getattr(workload, name) != OPTION_FALLBACKS[name]
+
+
+def price_plan(form: FormResult, *, table: PriceTable) -> PricedPlan:
+    """Price the form's workload; an option the model lacks falls back (marked), never wiping the plan."""
+    if form.workload is None:
+        return PricedPlan(form, None, dict(form.errors))
+    workload = form.workload
+    unavailable: dict[str, str] = {}
+    while True:
+        try:
+            result = estimate(workload, table=table)
+            break
+        except (EstimatorError, PricingError) as error:
+            name = error_field(error)
+            if name not in OPTION_FALLBACKS or name in unavailable:
+                return PricedPlan(form, None, {name: str(error)}, unavailable)
+            unavailable[name] = str(error)
+            workload = dataclasses.replace(workload, **{name: OPTION_FALLBACKS[name]})
+    for name, trial in _OPTION_TRIALS.items():
+        if name in unavailable or getattr(workload, name) == trial:
+            continue
+        try:
+            estimate(dataclasses.replace(workload, **{name: trial}), table=table)
+        except (EstimatorError, PricingError) as error:
+            if error_field(error) == name:
+                unavailable[name] = str(error)
+    return PricedPlan(form, result, {}, unavailable)
+
+
 def widget_state(
     workload: Workload, *, requests_per_hour: Decimal | None, today: dt.date, table: PriceTable
 ) -> dict[str, Any]:
@@ -105,6 +166,7 @@ def page_defaults(workload: Workload, *, today: dt.date) -> dict[str, Any]:
         "dry_run_hit_rate_pct": float(DEFAULT_HIT_RATE * 100),
         "dry_run_output_pct": float(DEFAULT_OUTPUT_RATIO * 100),
         "dry_run_counting": "none",
+        "dry_run_as_of": workload.as_of or today,
     }
 
 
@@ -121,10 +183,14 @@ def workload_from_widgets(state: Mapping[str, Any], *, today: dt.date, table: Pr
     errors: dict[str, str] = {}
     if state["hit_rate_source"] == HIT_FROM_TRAFFIC:
         try:
-            requests_per_hour = to_decimal(widget_decimal(state["requests_per_hour"]), "requests_per_hour")
+            requests_per_hour = to_decimal(
+                widget_decimal(state["requests_per_hour"]), "requests_per_hour", maximum=MAX_REQUESTS_PER_HOUR
+            )
             raw["cache_hit_rate"] = hit_rate_from_traffic(requests_per_hour, state["cache_ttl"], table=table)
         except EstimatorError as error:
             errors["cache_hit_rate"] = str(error)
+        except (ValueError, ArithmeticError):  # e.g. an overflow the estimator does not name
+            errors["cache_hit_rate"] = "requests_per_hour is too large to use"
     else:
         pct = widget_decimal(state["cache_hit_rate_pct"])
         raw["cache_hit_rate"] = None if pct is None else pct / 100

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from decimal import Decimal
 
 from estimator.costs import Category, ModeCost
@@ -16,6 +18,8 @@ __all__ = [
     "cost_change",
     "metric_label",
     "percent_of_fraction",
+    "plain",
+    "plot_text",
 ]
 
 NOT_PRICED = "not priced"
@@ -35,6 +39,8 @@ CATEGORY_LABELS: dict[Category, str] = {
     "cache_read": "Cache reads",
     "output": "Output",
     "web_search": "Web search",
+    "thinking": "Thinking (billed as output)",
+    "code_execution": "Code execution",
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -75,3 +81,26 @@ def cost_change(mode: ModeCost) -> str | None:
         return None
     sign = "-" if mode.savings_pct > 0 else "+"
     return sign + format_percent(abs(mode.savings_pct))
+
+
+# Characters that start Markdown (and Streamlit's extensions: `:red[...]`, `:material/x:`, `$math$`) anywhere
+# in a line; a backslash makes each one literal (CommonMark escapes any ASCII punctuation).
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>~$:|&@{}])")
+_AUTOLINK = re.compile(r"(\\:(?=//)|www(?=\.)|\\@(?=\w))", re.IGNORECASE)
+# Characters that start a block at the start of a line: heading, quote, list (`-`, `+`, `1.`, `1)`), rule.
+_LINE_START_MARKUP = re.compile(r"^(\s*|\s*\d+(?=[.)]))([#>+\-=.)])", re.MULTILINE)
+
+
+def plain(text: str) -> str:
+    """Text from outside (a link, an uploaded file, an error quoting either) made literal for Streamlit's
+    Markdown: `**BOLD**` shows as typed, never bold, and no link, colour, icon or formula can be injected."""
+    escaped = _INLINE_MARKUP.sub(r"\\\1", text)
+    escaped = _LINE_START_MARKUP.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)
+    # Bare addresses become links after escapes are read (GFM's autolink literals): a zero-width space
+    # keeps `http://`, `www.` and `name@host` from matching, and the reader sees the text unchanged.
+    return _AUTOLINK.sub("\\1\u200b", escaped)
+
+
+def plot_text(text: str) -> str:
+    """Text from outside made literal for plotly, which reads a few HTML tags (<b>, <a href>, <br>) in titles."""
+    return html.escape(text, quote=False)

@@ -8,21 +8,23 @@ from the estimator's defaults. Parameter names are the `Workload` field names:
      &output_tokens=1000&cache_ttl=5m&cache_hit_rate=0.85
 
 A hit rate derived from traffic travels as `requests_per_hour` instead of `cache_hit_rate`. A bad value
-is reported in words and replaced by the default scenario's value; it never raises.
+is reported in words and replaced by the default scenario's value; it never raises, whatever the link holds
+(numbers with thousands of digits, values that overflow, text of any length). A parameter the app does not
+read is named too (`unknown_params`), so a typo in a hand-edited link is not silently ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_tokens
 from estimator.planning import hit_rate_from_traffic
-from estimator.workload import Workload, to_decimal
+from estimator.workload import MAX_REQUESTS, Workload, to_decimal
 from pricing import PriceTable, PricingError, UnknownModelError, load_price_table
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "PARAM_NAMES",
     "apply_fields",
     "requests_per_hour_from_params",
+    "unknown_params",
     "workload_from_params",
     "workload_to_params",
 ]
@@ -52,6 +55,13 @@ OPTIONAL_FIELDS = ("web_searches_per_request", "tool_use", "geo", "fast", "as_of
 HIT_RATE = "cache_hit_rate"
 TRAFFIC = "requests_per_hour"
 PARAM_NAMES = (*CORE_FIELDS, HIT_RATE, TRAFFIC, *OPTIONAL_FIELDS)
+
+MAX_PERIOD_CHARS = 40
+"""A period is a short label ("run", "day", "batch of invoices"): longer text is not a label."""
+MAX_REQUESTS_PER_HOUR = Decimal(MAX_REQUESTS)
+"""Traffic beyond the estimator's largest request count is a typo, as it is for `requests`."""
+MAX_PARAM_CHARS = 100
+"""No value of a workload parameter is longer; a longer one is refused before it is parsed."""
 
 _ESTIMATOR_DEFAULTS: dict[str, Any] = {field.name: field.default for field in dataclasses.fields(Workload)}
 _TRUE = ("true", "1", "yes", "on")
@@ -92,6 +102,8 @@ def workload_from_params(
             fields[name] = _validated(base, name, _parse(name, values[name], table))
         except (EstimatorError, PricingError) as error:
             errors.append(_ignored(name, values[name], str(error), base))
+        except (ValueError, ArithmeticError):  # beyond what the estimator names (e.g. 1e5000 as an integer)
+            errors.append(_ignored(name, values[name], f"{name} is not a number this app can use", base))
     if TRAFFIC in values:
         if HIT_RATE in values:
             errors.append("The link gives both cache_hit_rate and requests_per_hour: the hit rate follows the traffic.")
@@ -99,8 +111,22 @@ def workload_from_params(
         errors += traffic_errors
         if rate is not None:
             ttl = fields.get("cache_ttl", base.cache_ttl)
-            fields[HIT_RATE] = hit_rate_from_traffic(rate, ttl, table=table)
+            try:
+                fields[HIT_RATE] = hit_rate_from_traffic(rate, ttl, table=table)
+            except (ValueError, ArithmeticError) as error:
+                message = str(error) if isinstance(error, EstimatorError) else f"{TRAFFIC} is too large to use"
+                errors.append(f"The link's {TRAFFIC}={_quoted(values[TRAFFIC])} was ignored: {message.rstrip('.')}.")
     return dataclasses.replace(base, **fields), errors
+
+
+def unknown_params(params: Params, *, known: Iterable[str] = ()) -> list[str]:
+    """A message for each parameter that is neither a workload input nor one of `known` (e.g. `page`)."""
+    readable = {*PARAM_NAMES, *known}
+    return [
+        f"The link's {_quoted(name)} is not a parameter of this app and was ignored."
+        for name in params
+        if name not in readable
+    ]
 
 
 def requests_per_hour_from_params(params: Params) -> tuple[Decimal | None, list[str]]:
@@ -109,9 +135,11 @@ def requests_per_hour_from_params(params: Params) -> tuple[Decimal | None, list[
     if TRAFFIC not in values:
         return None, []
     try:
-        return to_decimal(values[TRAFFIC], TRAFFIC), []
+        return to_decimal(_within_length(TRAFFIC, values[TRAFFIC]), TRAFFIC, maximum=MAX_REQUESTS_PER_HOUR), []
     except EstimatorError as error:
-        return None, [f"The link's {TRAFFIC}={values[TRAFFIC]!r} was ignored: {error}."]
+        return None, [f"The link's {TRAFFIC}={_quoted(values[TRAFFIC])} was ignored: {error}."]
+    except (ValueError, ArithmeticError):
+        return None, [f"The link's {TRAFFIC}={_quoted(values[TRAFFIC])} was ignored: not a number this app can use."]
 
 
 def apply_fields(base: Workload, raw: Mapping[str, object]) -> tuple[Workload, dict[str, str]]:
@@ -126,6 +154,8 @@ def apply_fields(base: Workload, raw: Mapping[str, object]) -> tuple[Workload, d
             accepted[name] = _validated(base, name, value)
         except EstimatorError as error:
             errors[name] = str(error)
+        except (ValueError, ArithmeticError):  # beyond what the estimator names: still a message, never a crash
+            errors[name] = f"{name} is not a number this app can use"
     return dataclasses.replace(base, **accepted), errors
 
 
@@ -133,10 +163,25 @@ def _validated(base: Workload, name: str, value: Any) -> Any:
     """The value as the Workload normalises it ('1000' → 1000), or the Workload's error for it."""
     if name not in _ESTIMATOR_DEFAULTS:
         raise EstimatorError(f"{name} is not a workload input")
+    if name == "period" and isinstance(value, str):
+        _check_period(value)
     return getattr(dataclasses.replace(base, **{name: value}), name)
 
 
+def _check_period(text: str) -> None:
+    """The app's rule for the period label, on top of the estimator's (non-empty): one short line."""
+    if len(text) > MAX_PERIOD_CHARS or not text.isprintable():
+        raise EstimatorError(f"period must be a short label on one line (at most {MAX_PERIOD_CHARS} characters)")
+
+
+def _within_length(name: str, text: str) -> str:
+    if len(text) > MAX_PARAM_CHARS:
+        raise EstimatorError(f"{name} is longer than any value it can take ({len(text):,} characters)")
+    return text
+
+
 def _parse(name: str, text: str, table: PriceTable) -> object:
+    _within_length(name, text)
     if name == "model":
         try:
             return table.model(text).id
@@ -156,7 +201,14 @@ def _parse(name: str, text: str, table: PriceTable) -> object:
 def _ignored(name: str, text: str, message: str, base: Workload) -> str:
     fallback = getattr(base, name, None)
     using = f" Using {_shown(fallback)} instead." if name in CORE_FIELDS or name == HIT_RATE else ""
-    return f"The link's {name}={text!r} was ignored: {message.rstrip('.')}.{using}"
+    return f"The link's {name}={_quoted(text)} was ignored: {message.rstrip('.')}.{using}"
+
+
+def _quoted(text: str) -> str:
+    """A value from the link as the message quotes it: repr, cut short when long (a 5,000-digit number)."""
+    if len(text) <= MAX_PARAM_CHARS:
+        return repr(text)
+    return f"{text[:20]!r}… ({len(text):,} characters)"
 
 
 def _shown(value: object) -> str:

@@ -5,6 +5,9 @@ Examples:
       --prefix-tokens 3000 --input-tokens 5000 --output-tokens 1000 --hit-rate 0.85
   python -m estimator estimate ... --format json        exact decimal strings, for CI
   python -m estimator estimate ... --requests-per-hour 120 --ttl 5m   hit rate from traffic
+  python -m estimator estimate ... --thinking-tokens 2000 --code-execution-sessions 1 --code-execution-minutes 6
+  python -m estimator estimate ... --channel bedrock --endpoint regional   list price × the documented premium
+  python -m estimator estimate ... --overrides rates.yaml --currency EUR --fx-rates fx.csv   negotiated, in EUR
   python -m estimator compare --model claude-sonnet-4-6 --requests 1000 --input-tokens 5000
   python -m estimator breakeven --model claude-opus-5-5
   python -m estimator budget --budget-usd 500 --model claude-haiku-4-5 --input-tokens 2000 --output-tokens 300

@@ -30,6 +30,8 @@ _LABELS = {
     "cache_read": "cache reads",
     "output": "output (thinking included)",
     "web_search": "web search",
+    "thinking": "thinking (inside output)",
+    "code_execution": "code execution",
 }
 
 EPILOG = """examples:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from typing import Any, TextIO
 
-from estimator.cli.common import dump_json, parse_date, text_table
+from estimator.cli.common import (
+    Currency,
+    currency_arguments,
+    currency_from_args,
+    dump_json,
+    overrides_argument,
+    parse_date,
+    table_from_args,
+    text_table,
+)
 from estimator.conversations import ConversationEstimate, TurnsPoint, estimate_conversation, sweep_turns
 from estimator.conversations.turns import CONVERSATION_MODES, Conversation
+from estimator.currency import Converted, convert_figures, format_money
 from estimator.format import decimal_text, format_tokens, format_usd
+from estimator.overrides import negotiated_terms
+from estimator.report import negotiated_to_dict
+from estimator.results import NegotiatedTerms
 from estimator.workload import DEFAULT_HIT_RATE
 
-__all__ = ["add_conversation_command", "render_conversation"]
+__all__ = ["add_conversation_command", "convert_conversation", "render_conversation"]
 
 
 def add_conversation_command(commands: Any) -> None:
@@ -41,6 +55,8 @@ def add_conversation_command(commands: Any) -> None:
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE")
     parser.add_argument("--sweep", default=None, metavar="N,N,...", help="also price these numbers of turns")
+    overrides_argument(parser)
+    currency_arguments(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(handler=_cmd_conversation)
 
@@ -62,13 +78,30 @@ def _cmd_conversation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         fast=args.fast,
         as_of=args.as_of,
     )
-    result = estimate_conversation(conversation)
-    sweep = sweep_turns(conversation, args.sweep.split(",")) if args.sweep else ()
+    currency = currency_from_args(args)
+    table = table_from_args(args)
+    result = estimate_conversation(conversation, table=table)
+    sweep = sweep_turns(conversation, args.sweep.split(","), table=table) if args.sweep else ()
+    negotiated = negotiated_terms(table, result.model_id, result.as_of)
+    converted = convert_conversation(result, currency) if currency else None
     if args.format == "json":
-        dump_json(conversation_to_dict(result, sweep), out)
+        payload = conversation_to_dict(result, sweep)
+        payload["negotiated_rates"] = negotiated_to_dict(negotiated)
+        payload["currency"] = converted.to_dict() if converted else None
+        dump_json(payload, out)
     else:
-        out.write(render_conversation(result, sweep))
+        out.write(render_conversation(result, sweep, converted=converted, negotiated=negotiated))
     return 0
+
+
+def convert_conversation(result: ConversationEstimate, currency: Currency) -> Converted:
+    """Each mode's cost per conversation and total in the currency, at the rate of the as-of date."""
+    rates, code = currency
+    figures: dict[tuple[str, ...], Decimal | None] = {}
+    for mode in result.modes:
+        figures[(mode.mode, "per_conversation")] = mode.per_conversation_usd if mode.available else None
+        figures[(mode.mode, "total")] = mode.total_usd if mode.available else None
+    return convert_figures(rates, code, result.as_of, figures)
 
 
 def conversation_to_dict(result: ConversationEstimate, sweep: tuple[TurnsPoint, ...] = ()) -> dict[str, Any]:
@@ -113,20 +146,34 @@ def conversation_to_dict(result: ConversationEstimate, sweep: tuple[TurnsPoint, 
     }
 
 
-def render_conversation(result: ConversationEstimate, sweep: tuple[TurnsPoint, ...] = ()) -> str:
+def render_conversation(
+    result: ConversationEstimate,
+    sweep: tuple[TurnsPoint, ...] = (),
+    *,
+    converted: Converted | None = None,
+    negotiated: NegotiatedTerms | None = None,
+) -> str:
     c = result.conversation
     lines = [
         f"{result.model_name} ({result.model_id}), prices as of {result.as_of}: {format_tokens(c.conversations)} "
         f"conversation{'s' if c.conversations != 1 else ''} of {c.turns} turns",
-        "",
     ]
-    rows = [
-        [m.mode, format_usd(m.per_conversation_usd), format_usd(m.total_usd)]
-        if m.available
-        else [m.mode, "n/a", m.unavailable_reason or ""]
-        for m in result.modes
-    ]
-    lines.append(text_table(["Mode", "Per conversation", "Total"], rows))
+    if negotiated is not None:
+        lines.append(negotiated.sentence[0].upper() + negotiated.sentence[1:] + ".")
+    lines.append("")
+    headers = ["Mode", "Per conversation", "Total"]
+    rows = []
+    for m in result.modes:
+        if not m.available:
+            rows.append([m.mode, "n/a", m.unavailable_reason or "", *([""] if converted else [])])
+            continue
+        row = [m.mode, format_usd(m.per_conversation_usd), format_usd(m.total_usd)]
+        if converted is not None:
+            row.append(format_money(converted.amount(m.mode, "total"), converted.currency))
+        rows.append(row)
+    if converted is not None:
+        headers.append(f"Total {converted.currency}")
+    lines.append(text_table(headers, rows))
     if sweep:
         lines += ["", "Cost per conversation by number of turns:"]
         sweep_rows = [
@@ -135,5 +182,11 @@ def render_conversation(result: ConversationEstimate, sweep: tuple[TurnsPoint, .
         lines.append(text_table(["Turns", *CONVERSATION_MODES], sweep_rows))
     for warning in result.warnings:
         lines.append(f"{'!' if warning.severity == 'warning' else 'i'} {warning.message}")
+    if converted is not None:
+        lines += [
+            "",
+            f"{converted.currency} at {converted.rate_per_usd} per USD, the rate of {converted.rate_date} in "
+            f"{converted.source_name}; USD stays the exact base.",
+        ]
     lines += ["", "Rounded for reading; `--format json` gives the exact figures turn by turn."]
     return "\n".join(lines) + "\n"

@@ -120,6 +120,10 @@ class TokenSums:
             return self.cache_read_tokens
         if category == "output":
             return self.output_tokens
+        if category == "thinking":
+            return self.thinking_tokens  # shown apart, billed (and priced here) inside output
+        if category == "code_execution":
+            return 0  # not in the usage object: billed by container time
         return self.web_search_requests
 
 
@@ -442,6 +446,8 @@ def category_usd(sums: Sequence[int], rates: ModeRates, search_usd: Decimal) -> 
             "cache_read": Decimal(0),
             "output": sums[_OUTPUT] * rates.output_mtok / MTOK,
             "web_search": sums[_SEARCH] * search_usd,
+            "thinking": Decimal(0),  # billed inside output (usage.output_tokens includes it)
+            "code_execution": Decimal(0),  # not in the usage object: billed by container time
         }
     return {
         "uncached_input": sums[_INPUT] * rates.input_mtok / MTOK,
@@ -452,6 +458,8 @@ def category_usd(sums: Sequence[int], rates: ModeRates, search_usd: Decimal) -> 
         "cache_read": sums[_READ] * rates.cache_read_mtok / MTOK,
         "output": sums[_OUTPUT] * rates.output_mtok / MTOK,
         "web_search": sums[_SEARCH] * search_usd,
+        "thinking": Decimal(0),  # billed inside output (usage.output_tokens includes it)
+        "code_execution": Decimal(0),  # not in the usage object: billed by container time
     }
 
 

@@ -1,0 +1,78 @@
+"""Compare models: the sidebar's workload on every model callable on the plan's date, cheapest first."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from estimator import EstimatorError, compare_models, format_tokens
+from estimator.report import comparison_rows, comparison_to_dict
+from pricing import PricingError
+from ui import charts, tables
+from ui.form import MEASURED_FOR_PLAN_MODEL
+from ui.labels import plain
+from ui.report import csv_text, json_text
+from ui.session import KEEP, current_plan, offer_download, price_table, show_figure, show_table, today
+
+VIEWS = ("Table", "Chart")
+
+
+def render() -> None:
+    table = price_table()
+    plan = current_plan()
+    workload = plan.result.workload if plan.result is not None else None
+    if workload is None:
+        st.error("Fix the input marked in the sidebar to compare models.", icon=":material/error:")
+        return
+    plan_model = table.model(workload.model)
+    measured_labels = {
+        MEASURED_FOR_PLAN_MODEL: f"{plan_model.name} ({plan_model.tokenizer} tokenizer)",
+        "legacy": "a legacy-tokenizer model",
+        "2026": "a 2026-tokenizer model",
+    }
+    include, measured = st.columns(2)
+    include.checkbox("Include retired models", key="compare_include_retired", persist_state=KEEP)
+    measured.selectbox(
+        "Token figures were counted for",
+        tuple(measured_labels),
+        format_func=measured_labels.__getitem__,
+        key="tokens_measured_for",
+        help="Token counts differ between tokenizer generations; figures are converted for the other one.",
+        persist_state=KEEP,
+    )
+    try:
+        comparisons = compare_models(workload, include_retired=st.session_state["compare_include_retired"], table=table)
+    except (EstimatorError, PricingError) as error:
+        st.error(plain(str(error)), icon=":material/error:")
+        return
+    st.caption(
+        f"The plan's workload ({format_tokens(workload.requests)} requests per {plain(workload.period)}) on every "
+        f"model callable on {workload.as_of or today()}, cheapest first (by each model's cheapest mode)."
+    )
+    choice = st.session_state["tokens_measured_for"]
+    note = tables.tokenizer_note(comparisons, measured_with=f"for {measured_labels[choice]}")
+    if note:
+        st.info(note, icon=":material/translate:")
+    table_tab, chart_tab = st.tabs(VIEWS, key="compare_view", on_change="rerun")
+    if table_tab.open:
+        with table_tab:
+            show_table(tables.comparison_table(comparisons))
+            with st.expander("Every mode's total per model"):
+                show_table(tables.comparison_modes_table(comparisons))
+    if chart_tab.open:  # drawn only when asked for: the page opens on the table, without plotly's redraw
+        with chart_tab:
+            show_figure(charts.comparison_figure(comparisons), key="chart_compare")
+    csv_column, json_column = st.columns(2)
+    offer_download(
+        csv_column,
+        "Comparison (CSV)",
+        lambda: csv_text(comparison_rows(comparisons)),
+        "claude-model-comparison.csv",
+        key="download_compare_csv",
+    )
+    offer_download(
+        json_column,
+        "Comparison (JSON)",
+        lambda: json_text(comparison_to_dict(comparisons)),
+        "claude-model-comparison.json",
+        key="download_compare_json",
+    )
