@@ -313,7 +313,7 @@ def _provenance(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
         yield EstimateWarning(
             "third_party_prices",
             f"Some of {prepared.model.name}'s prices are third-party readings of Anthropic's page "
-            f"({', '.join(row.third_party)}); see `python -m pricing show {prepared.model.id}`.",
+            f"({', '.join(row.third_party)}); the price table cites each one.",
             "model",
             "info",
         )

@@ -228,7 +228,7 @@ def _check_options(workload: Workload, model: Model, period: PricePeriod, table:
     if workload.geo == "us" and not model.data_residency_us:
         raise InvalidWorkloadError(
             f"US data residency (inference_geo 'us') is not available for {model.name}: only Claude 4.6 and "
-            "later accept it; use geo 'global'",
+            "later accept it; choose global routing",
             field="geo",
         )
     if workload.fast and period.fast is None:

@@ -87,7 +87,7 @@ def check_option_periods(workload: Workload, model: Model, table: PriceTable, da
     if workload.geo == "us":
         reason = table.unavailable_reason(model, "data_residency", day)
         if reason is not None:
-            raise InvalidWorkloadError(f"{reason}; use geo 'global'", field="geo")
+            raise InvalidWorkloadError(f"{reason}; choose global routing", field="geo")
     if workload.fast:
         reason = table.unavailable_reason(model, "fast_mode", day)
         if reason is not None:
@@ -95,7 +95,7 @@ def check_option_periods(workload: Workload, model: Model, table: PriceTable, da
     if workload.cache_ttl == "1h" and table.unavailable_reason(model, "prompt_caching", day) is None:
         reason = table.unavailable_reason(model, "cache_ttl_1h", day)
         if reason is not None:
-            raise InvalidWorkloadError(f"{reason}; use cache_ttl 5m", field="cache_ttl")
+            raise InvalidWorkloadError(f"{reason}; choose the 5-minute cache", field="cache_ttl")
 
 
 @dataclass(frozen=True)
