@@ -317,3 +317,26 @@ def test_every_priced_record_can_be_written_out(tmp_path: Path, parquet: Path) -
     answers = [oracle(row) for row in usage_rows()]
     assert total == sum((a["total_usd"] for a in answers if a["problem"] is None and a.get("billed")), Decimal(0))
     assert refused == sum(1 for a in answers if a["problem"] is not None)
+
+
+def test_the_actual_command_takes_an_engine_and_gives_the_same_json(tmp_path: Path) -> None:
+    import io
+
+    from estimator.cli import main
+
+    rows = tuple(row for row in usage_rows() if "problem" not in row and row["speed"] != "fast")
+    path = results_jsonl(tmp_path / "results.jsonl", rows)
+
+    def run(*extra: str) -> tuple[int, dict[str, Any] | str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            ["actual", str(path), "--as-of", AS_OF.isoformat(), "--format", "json", *extra], stdout=out, stderr=err
+        )
+        return code, json.loads(out.getvalue()) if out.getvalue() else err.getvalue()
+
+    python_code, python = run("--engine", "python")
+    duckdb_code, duckdb = run("--engine", "duckdb")
+    assert python_code == duckdb_code and isinstance(python, dict) and isinstance(duckdb, dict)
+    assert duckdb["total_usd"] == python["total_usd"] and duckdb["requests"] == python["requests"]
+    refused, message = run("--engine", "duckdb", "--what-if-model", "claude-haiku-4-5")
+    assert refused == 2 and isinstance(message, str) and "--what-if-model need --engine python" in message

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from estimator.cli.common import dump_json, parse_date
 from estimator.errors import EstimatorError
@@ -66,6 +66,13 @@ def add_actual_command(commands: Any) -> None:
         "--cost-report", action="append", type=Path, default=[], metavar="FILE", help="a saved cost report page"
     )
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "python", "duckdb", "spark"),
+        default="auto",
+        help="who prices: the Python pricer, DuckDB (bulk extra) or Spark (spark extra); auto picks DuckDB for "
+        "Parquet/CSV or large inputs when it is installed (same figures either way)",
+    )
     admin = parser.add_argument_group("fetch the reports with an Admin key")
     admin.add_argument("--admin-from", type=parse_date, default=None, metavar="DATE", help="first day to fetch")
     admin.add_argument("--admin-to", type=parse_date, default=None, metavar="DATE", help="last day (default today)")
@@ -90,14 +97,23 @@ def _cmd_actual(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         fetched = _fetch(args, err if show_progress else None)
         sources += list(fetched.usage_pages)
         reports += list(fetched.cost_pages)
-    result = actual_costs(
-        sources,
-        model=args.model,
-        as_of=args.as_of,
-        what_if_model=args.what_if_model,
-        cost_reports=reports,
-        on_progress=_progress_bar(err) if show_progress else None,
-    )
+    engine = _engine(args)
+    on_progress = _progress_bar(err) if show_progress else None
+    if engine == "python":
+        result = actual_costs(
+            sources,
+            model=args.model,
+            as_of=args.as_of,
+            what_if_model=args.what_if_model,
+            cost_reports=reports,
+            on_progress=on_progress,
+        )
+    else:
+        from estimator.bulk import price_files_bulk  # duckdb / pyspark load only when asked for
+
+        result = price_files_bulk(
+            args.files, engine=engine, model=args.model, as_of=args.as_of, on_progress=on_progress
+        )
     if show_progress:
         err.write("\n")
     if args.format == "json":
@@ -109,6 +125,30 @@ def _cmd_actual(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(render_actual(result))
     return 0 if result.fully_priced else 1
+
+
+def _engine(args: argparse.Namespace) -> Literal["python", "duckdb", "spark"]:
+    python_only = [
+        flag
+        for flag, given in (
+            ("--admin-from", args.admin_from is not None),
+            ("--cost-report", bool(args.cost_report)),
+            ("--what-if-model", args.what_if_model is not None),
+        )
+        if given
+    ]
+    if args.engine == "auto":
+        if python_only:
+            return "python"
+        from estimator.bulk import choose_engine
+
+        return choose_engine(args.files)
+    if args.engine != "python" and python_only:
+        raise EstimatorError(
+            f"--engine {args.engine} prices usage files only; {', '.join(python_only)} need --engine python"
+        )
+    engine: Literal["python", "duckdb", "spark"] = args.engine
+    return engine
 
 
 def _fetch(args: argparse.Namespace, err: TextIO | None) -> Any:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, get_args
 
+from estimator.usage.errors import UsageFileError
+
 __all__ = [
     "RESULT_TYPES",
     "CostReportRow",
@@ -60,6 +62,15 @@ class UsageRecord:
     source: str = ""
     line: int = 0
 
+    def __post_init__(self) -> None:
+        # Records built by hand (price_usage, the bulk oracle) get the readers' check: a negative or fractional
+        # count would price as a credit or a fraction of a token, a silently wrong figure.
+        for name in _COUNT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                where = f"{self.source}:{self.line}: " if self.source else ""
+                raise UsageFileError(f"{where}{name} must be a whole number of 0 or more, got {value!r}")
+
     @property
     def cache_write_tokens(self) -> int:
         return self.cache_write_5m_tokens + self.cache_write_1h_tokens + self.cache_write_unsplit_tokens
@@ -68,6 +79,20 @@ class UsageRecord:
     def prompt_tokens(self) -> int:
         """Input + cache writes + cache reads: what a prompt-length tier is measured on."""
         return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+
+_COUNT_FIELDS = (
+    "input_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_write_unsplit_tokens",
+    "cache_read_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "web_search_requests",
+    "web_fetch_requests",
+    "requests",
+)
 
 
 @dataclass(frozen=True, slots=True)
