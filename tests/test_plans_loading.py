@@ -289,3 +289,31 @@ def test_pydantic_is_imported_only_by_the_schema_module() -> None:
             if "pydantic" in names or (module or "").split(".")[0] == "pydantic":
                 importers.append(path.name)
     assert importers == ["model.py"]
+
+
+def test_a_plan_takes_the_richer_workload_fields(tmp_path: Path) -> None:
+    path = tmp_path / "costs.yaml"
+    path.write_text(
+        "workloads:\n"
+        "  agent:\n"
+        "    model: claude-sonnet-4-6\n"
+        "    requests: 100\n"
+        "    output_tokens: 500\n"
+        "    thinking_tokens: 2000\n"
+        "    web_fetches_per_request: 2\n"
+        "    tokens_per_web_fetch: 2500\n"
+        "    code_execution_sessions_per_request: 1\n"
+        "    code_execution_minutes_per_session: 10\n"
+        "    channel: bedrock\n"
+        "    endpoint: regional\n",
+        encoding="utf-8",
+    )
+    workload = load_plan(path).workloads[0].workload
+    assert workload is not None
+    assert (workload.thinking_tokens, workload.tokens_per_web_fetch, workload.channel, workload.endpoint) == (
+        2000,
+        2500,
+        "bedrock",
+        "regional",
+    )
+    assert workload.code_execution_minutes_per_session == 10

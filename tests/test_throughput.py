@@ -90,3 +90,15 @@ def test_the_command_line_json() -> None:
     payload = json.loads(out.getvalue())
     assert payload["fits"] is True and payload["binding_limit"] == "input tokens"
     assert payload["limits"]["requests_per_minute"] == rate_limits("claude-sonnet-4-6", "start").requests_per_minute  # type: ignore[union-attr]
+
+
+def test_thinking_counts_as_output_and_fetched_pages_as_input(table: PriceTable) -> None:
+    plain = Workload(model="claude-sonnet-4-6", requests=1_000, period="day", unique_input_tokens=1_000,
+                     output_tokens=500, as_of=DAY)  # fmt: skip
+    richer = Workload(model="claude-sonnet-4-6", requests=1_000, period="day", unique_input_tokens=1_000,
+                      output_tokens=500, thinking_tokens=1_500, web_fetches_per_request=2, tokens_per_web_fetch=2_500,
+                      as_of=DAY)  # fmt: skip
+    before, after = throughput(plain, table=table), throughput(richer, table=table)
+    assert after.counted_input_tokens_per_request == before.counted_input_tokens_per_request + 5_000
+    assert before.share_of_limits is not None and after.share_of_limits is not None
+    assert after.share_of_limits["output tokens"] == before.share_of_limits["output tokens"] * 4

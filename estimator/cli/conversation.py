@@ -23,7 +23,7 @@ from estimator.format import decimal_text, format_tokens, format_usd
 from estimator.overrides import negotiated_terms
 from estimator.report import negotiated_to_dict
 from estimator.results import NegotiatedTerms
-from estimator.workload import DEFAULT_HIT_RATE
+from estimator.workload import CHANNELS, DEFAULT_HIT_RATE
 
 __all__ = ["add_conversation_command", "convert_conversation", "render_conversation"]
 
@@ -52,6 +52,8 @@ def add_conversation_command(commands: Any) -> None:
         "--batch-hit-rate", default=str(DEFAULT_HIT_RATE), help=f"the same in batches (default {DEFAULT_HIT_RATE})"
     )
     parser.add_argument("--geo", choices=("global", "us"), default="global")
+    parser.add_argument("--channel", choices=CHANNELS, default="anthropic", help="where the tokens are bought")
+    parser.add_argument("--endpoint", choices=("global", "regional"), default="global")
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE")
     parser.add_argument("--sweep", default=None, metavar="N,N,...", help="also price these numbers of turns")
@@ -75,6 +77,8 @@ def _cmd_conversation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         cache_hit_rate=args.hit_rate,
         batch_cache_hit_rate=args.batch_hit_rate,
         geo=args.geo,
+        channel=args.channel,
+        endpoint=args.endpoint,
         fast=args.fast,
         as_of=args.as_of,
     )

@@ -16,6 +16,8 @@ from estimator.workload import (
     DEFAULT_HIT_RATE,
     MAX_REQUESTS,
     CacheTTL,
+    Channel,
+    Endpoint,
     Geo,
     Workload,
     to_fraction,
@@ -65,6 +67,8 @@ class Conversation:
     geo: Geo = "global"
     fast: bool = False
     as_of: dt.date | None = None
+    channel: Channel = "anthropic"
+    endpoint: Endpoint = "global"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -92,6 +96,8 @@ class Conversation:
             as_of=self.as_of,
             geo=self.geo,
             fast=self.fast,
+            channel=self.channel,
+            endpoint=self.endpoint,
         )
 
     @property

@@ -269,7 +269,16 @@ def _flat_rates(period: PricePeriod) -> tuple[tuple[str, Decimal], ...]:
 
 def rules_of(table: PriceTable) -> tuple[tuple[str, Decimal], ...]:
     """The table-wide prices a workload may pay besides its model's row."""
+    rules = table.rules
+    channel_rates = [
+        (f"{name}_regional_multiplier", rule.regional_multiplier)
+        for name in ("anthropic", "bedrock", "vertex", "foundry")
+        if (rule := rules.channels.rule(name)).regional_multiplier is not None
+    ]
     return (
-        ("us_data_residency_multiplier", table.rules.data_residency.us_multiplier),
-        ("web_search_usd_per_1000_searches", table.rules.web_search.usd_per_1000_searches),
+        ("us_data_residency_multiplier", rules.data_residency.us_multiplier),
+        ("web_search_usd_per_1000_searches", rules.web_search.usd_per_1000_searches),
+        ("code_execution_usd_per_container_hour", rules.code_execution.usd_per_container_hour),
+        ("code_execution_minimum_minutes_per_session", rules.code_execution.minimum_minutes_per_session),
+        *channel_rates,
     )

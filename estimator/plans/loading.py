@@ -530,6 +530,14 @@ class _Resolver:
             "geo": entry.geo,
             "fast": entry.fast,
             "tokens_measured_for": entry.tokens_measured_for,
+            "thinking_tokens": entry.thinking_tokens,
+            "web_fetches_per_request": entry.web_fetches_per_request,
+            "tokens_per_web_fetch": entry.tokens_per_web_fetch,
+            "code_execution_sessions_per_request": entry.code_execution_sessions_per_request,
+            "code_execution_minutes_per_session": entry.code_execution_minutes_per_session,
+            "code_execution_with_web_tools": entry.code_execution_with_web_tools,
+            "channel": entry.channel,
+            "endpoint": entry.endpoint,
         }
         workload = self._checked_workload(fields, path)
         if workload is None:

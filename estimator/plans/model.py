@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, W
 
 from estimator.plans.limits import MAX_USD
 from estimator.plans.plan import ModeChoice
-from estimator.workload import MAX_REQUESTS, MAX_TOKENS_PER_REQUEST, MAX_WEB_SEARCHES_PER_REQUEST
+from estimator.workload import (
+    MAX_CODE_EXECUTION_MINUTES_PER_SESSION,
+    MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST,
+    MAX_REQUESTS,
+    MAX_TOKENS_PER_REQUEST,
+    MAX_WEB_FETCHES_PER_REQUEST,
+    MAX_WEB_SEARCHES_PER_REQUEST,
+)
 
 __all__ = [
     "PLAN_VERSION",
@@ -121,6 +128,26 @@ class WorkloadSpec(_Common):
     geo: Literal["global", "us"] = "global"
     fast: Annotated[bool, Strict()] = False
     tokens_measured_for: Literal["legacy", "2026"] | None = None
+    thinking_tokens: WholeTokens = Field(default=0, description="Thinking per request (billed as output).")
+    web_fetches_per_request: Annotated[
+        Decimal,
+        Field(ge=0, le=MAX_WEB_FETCHES_PER_REQUEST),
+        _number_schema(0, MAX_WEB_FETCHES_PER_REQUEST, "Web fetches per request (no fee; content is input)."),
+    ] = Decimal(0)
+    tokens_per_web_fetch: WholeTokens = Field(default=0, description="Content one fetch brings in, in tokens.")
+    code_execution_sessions_per_request: Annotated[
+        Decimal,
+        Field(ge=0, le=MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST),
+        _number_schema(0, MAX_CODE_EXECUTION_SESSIONS_PER_REQUEST, "Code-execution container sessions per request."),
+    ] = Decimal(0)
+    code_execution_minutes_per_session: Annotated[
+        Decimal,
+        Field(ge=0, le=MAX_CODE_EXECUTION_MINUTES_PER_SESSION),
+        _number_schema(0, MAX_CODE_EXECUTION_MINUTES_PER_SESSION, "Minutes one container session runs."),
+    ] = Decimal(0)
+    code_execution_with_web_tools: Annotated[bool, Strict()] = False
+    channel: Literal["anthropic", "bedrock", "vertex", "foundry"] = "anthropic"
+    endpoint: Literal["global", "regional"] = "global"
     mode: ModeChoice | None = Field(default=None, description="The mode the team uses (default: the plan's).")
 
 

@@ -114,7 +114,7 @@ def throughput(workload: Workload, *, tier: str = "start", table: PriceTable | N
     need_per_request = {
         "requests": Decimal(1),
         "input tokens": counted,
-        "output tokens": Decimal(workload.output_tokens),
+        "output tokens": Decimal(workload.billed_output_tokens),  # thinking is output, and counts
     }
     limit_of = {
         "requests": limits.requests_per_minute,
@@ -135,6 +135,7 @@ def throughput(workload: Workload, *, tier: str = "start", table: PriceTable | N
 
 
 def _counted_input(prompt_tokens: int, prepared: Any, limits: RateLimits | None) -> tuple[Decimal, int]:
+    # The prompt includes fetched web content (uncached input after the breakpoint), so it counts too.
     if not prepared.caching_possible:
         return Decimal(prompt_tokens), prompt_tokens
     prefix = prepared.cacheable_prefix_tokens
