@@ -31,7 +31,7 @@ from estimator.errors import (
 )
 
 if TYPE_CHECKING:
-    from estimator.batches.dry_run import DryRunResult, analyze_batch_file
+    from estimator.batches.dry_run import DryRunResult, analyze_batch_file, analyze_batch_files
     from estimator.bulk.actuals import price_files_bulk
     from estimator.conversations import Conversation, ConversationEstimate, estimate_conversation, sweep_turns
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
@@ -128,6 +128,7 @@ _LAZY = {
     "count_tokens": "estimator.tokens.counting",
     "DryRunResult": "estimator.batches.dry_run",
     "analyze_batch_file": "estimator.batches.dry_run",
+    "analyze_batch_files": "estimator.batches.dry_run",
     "price_files_bulk": "estimator.bulk.actuals",
     "ActualCosts": "estimator.usage.actuals",
     "actual_costs": "estimator.usage.actuals",
@@ -193,6 +194,7 @@ __all__ = [
     "WorkloadCheck",
     "actual_costs",
     "analyze_batch_file",
+    "analyze_batch_files",
     "apply_overrides",
     "assert_cost_within",
     "break_even",

@@ -18,6 +18,7 @@ import importlib.resources
 import os
 import re
 import stat
+import time
 from collections.abc import Hashable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -31,6 +32,7 @@ from pricing.schema import PriceTableData
 from pricing.table import PriceTable
 
 __all__ = [
+    "DEFAULT_RECHECK_S",
     "DEFAULT_TABLE_PATH",
     "MAX_DEPTH",
     "MAX_TABLE_BYTES",
@@ -38,6 +40,7 @@ __all__ = [
     "load_price_table",
     "parse_price_table",
     "read_regular_file",
+    "reload_price_table",
 ]
 
 _DEFAULT_RESOURCE = importlib.resources.files("pricing").joinpath("prices.yaml")
@@ -189,11 +192,42 @@ def default_table_text() -> str:
     return decode_text(_DEFAULT_RESOURCE.read_bytes(), str(DEFAULT_TABLE_PATH))
 
 
+DEFAULT_RECHECK_S = 1.0
+"""How often, at most, `load_price_table()` (no path) looks at the shipped file again: an edit to the table shows
+within a second, and the common call (every `estimate` without a table) costs a clock read, not a `stat`."""
+
+# (time.monotonic() of the last look at the file, the table it gave). One tuple, replaced whole: threads that
+# race here at worst both look at the file.
+_default_table: tuple[float, PriceTable] | None = None
+_monotonic = time.monotonic  # a seam for tests
+
+
 def load_price_table(path: str | os.PathLike[str] | None = None) -> PriceTable:
-    """Load and validate a price table (the shipped one by default); cached until the file changes."""
-    if path is None and not isinstance(_DEFAULT_RESOURCE, os.PathLike):
-        return _load_default_resource()  # packaged in a zip: no path to stat
-    table_path = Path(path) if path is not None else DEFAULT_TABLE_PATH
+    """Load and validate a price table (the shipped one by default); cached until the file changes.
+
+    With a path, the file's size and modification time are checked on every call. Without one, at most once per
+    `DEFAULT_RECHECK_S` (an edit to the shipped table shows within a second); `reload_price_table()` looks now."""
+    if path is None:
+        cached = _default_table
+        if cached is not None and _monotonic() - cached[0] < DEFAULT_RECHECK_S:
+            return cached[1]
+        return reload_price_table()
+    return _load_path(Path(path))
+
+
+def reload_price_table() -> PriceTable:
+    """The shipped table, looking at its file now (re-read only if its size or modification time changed)."""
+    global _default_table
+    checked_at = _monotonic()
+    if not isinstance(_DEFAULT_RESOURCE, os.PathLike):
+        table = _load_default_resource()  # packaged in a zip: no path to stat, and it cannot change
+    else:
+        table = _load_path(DEFAULT_TABLE_PATH)
+    _default_table = (checked_at, table)
+    return table
+
+
+def _load_path(table_path: Path) -> PriceTable:
     try:
         info = os.stat(table_path)
     except OSError as error:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estimator import Workload, estimate
 from estimator.batches import api_rules, request_checks
@@ -24,7 +26,7 @@ from pricing import PriceTable
 
 DAY = dt.date(2026, 11, 25)
 TOOL = {"name": "lookup", "description": "Find a record.", "input_schema": {"type": "object"}}
-IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+IMAGE = {"type": "image", "source": {"type": "url", "url": "https://example.com/chart.png"}}  # not sizeable offline
 
 
 def params(model: str = "claude-sonnet-4-6", **extra: Any) -> dict[str, Any]:
@@ -330,3 +332,29 @@ def test_the_json_report_carries_each_rules_source_and_lines(tmp_path: Path) -> 
     assert code == 1 and problem["code"] == "fast_mode_not_in_batches"
     assert problem["source"] == "https://platform.claude.com/docs/en/build-with-claude/batch-processing"
     assert problem["lines"] == [1] and problem["count"] == 1
+
+
+# --- the plain-request shortcut in check_params ---------------------------------------------------------------
+
+
+def _every_check(params: dict[str, Any], model: Any) -> list[request_checks.Finding]:
+    described = request_checks._describe(params, model)
+    return [finding for check in request_checks._CHECKS for finding in check(described)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    model_id=st.sampled_from(["claude-sonnet-4-6", "claude-sonnet-5-5", "claude-opus-5", "claude-fable-5-2"]),
+    roles=st.lists(st.sampled_from(["user", "assistant", "system", "tool"]), min_size=0, max_size=4),
+    extra=st.dictionaries(
+        st.sampled_from(["system", "metadata", "tools", "temperature", "thinking", "tool_choice", "top_k", "stream"]),
+        st.sampled_from([None, 0.5, 1, "x", {"type": "adaptive"}, {"type": "any"}, []]),
+        max_size=3,
+    ),
+)
+def test_the_plain_request_shortcut_finds_what_every_check_finds(
+    table: PriceTable, model_id: str, roles: list[str], extra: dict[str, Any]
+) -> None:
+    params = {"model": model_id, "max_tokens": 100, **extra, "messages": [{"role": r, "content": "x"} for r in roles]}
+    model = table.model(model_id)
+    assert request_checks.check_params(params, model) == _every_check(params, model)

@@ -94,6 +94,22 @@ def test_empty_batch() -> None:
     assert cl100k_token_counts([]) == []
 
 
+# Pieces that test where one text ends and the next begins: whitespace that the pattern would join across a
+# boundary, contractions, digits, special-token text, the separator itself and its first character.
+_EDGES = st.sampled_from(
+    ["", " ", "  ", "\n", "\r\n", "\t", "'s", "'ll", "word", "Word", "123", "4567", "!!", "é", "日本", "😀",
+     "<|endoftext|>", "<|fim_prefix|>", offline_tokens._SEPARATOR, offline_tokens._SEPARATOR[:1], "<|claude"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_EDGES, max_size=6).map("".join), min_size=1, max_size=8))
+def test_chunked_counts_equal_one_text_at_a_time(texts: list[str]) -> None:
+    # cl100k_token_counts encodes a chunk in one call, its texts joined by a separator token: the counts must be
+    # exactly those of encode_ordinary, text by text, whatever the texts start or end with.
+    assert cl100k_token_counts(texts, num_threads=1) == [len(REFERENCE.encode_ordinary(text)) for text in texts]
+
+
 def test_special_token_text_counts_as_ordinary_text() -> None:
     text = SAMPLE_TEXTS["special_tokens"]
     expected = len(REFERENCE.encode_ordinary(text))
@@ -145,7 +161,11 @@ def test_pattern_and_special_tokens_are_tiktokens_own(monkeypatch: pytest.Monkey
     assert recorded["expected_hash"] == CL100K_SHA256
     assert ours.name == upstream["name"]
     assert ours._pat_str == upstream["pat_str"]
-    assert ours._special_tokens == upstream["special_tokens"]
+    # Plus one of our own, the separator that lets cl100k_token_counts encode a chunk in one call.
+    assert ours._special_tokens == {
+        **upstream["special_tokens"],
+        offline_tokens._SEPARATOR: offline_tokens._SEPARATOR_ID,
+    }
 
 
 @pytest.mark.usefixtures("fresh_loader")

@@ -17,6 +17,8 @@ from estimator.tokens.anatomy import (
     Breakpoint,
     PrefixBreakpoint,
     RequestAnatomy,
+    _plain_pieces,
+    cache_pieces,
     flatten_request,
     prefix_keys,
 )
@@ -37,14 +39,9 @@ TIME_TOOL: dict[str, Any] = {
     "input_schema": {"type": "object", "properties": {"tz": {"type": "string"}}},
 }
 SYSTEM_PROMPT = "You are a support agent for ACME. Answer in one paragraph."
-IMAGE_BLOCK: dict[str, Any] = {
-    "type": "image",
-    "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
-}
-PDF_BLOCK: dict[str, Any] = {
-    "type": "document",
-    "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQ="},
-}
+# Media that cannot be sized offline (by URL, by file id): tests/test_media_tokens.py covers base64 media.
+IMAGE_BLOCK: dict[str, Any] = {"type": "image", "source": {"type": "url", "url": "https://example.com/chart.png"}}
+PDF_BLOCK: dict[str, Any] = {"type": "document", "source": {"type": "file", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"}}
 
 
 def agent_request(question: str = "Weather in Paris?", **overrides: Any) -> dict[str, Any]:
@@ -568,3 +565,80 @@ def test_message_boundaries_are_part_of_the_key() -> None:
 
 def test_no_breakpoints_no_keys() -> None:
     assert prefix_keys(flatten_request({"messages": [{"role": "user", "content": "hi"}]})) == ()
+
+
+# --- cache_pieces: the direct path for text-only requests equals the general one -----------------------------
+
+_TEXTS = st.sampled_from(["", "Hi", "Answer briefly.", "x " * 40, "Résumé — naïve 日本語"])
+_MARKERS = st.sampled_from(
+    [None, None, {"type": "ephemeral"}, {"type": "ephemeral", "ttl": "1h"}, {"type": "ephemeral", "ttl": "5m"},
+     {"type": "persistent"}, {"type": "ephemeral", "ttl": "2h"}, "ephemeral"]
+)  # fmt: skip
+
+
+@st.composite
+def _text_blocks(draw: st.DrawFn) -> list[dict[str, Any]]:
+    blocks = []
+    for _ in range(draw(st.integers(0, 3))):
+        block: dict[str, Any] = {"type": draw(st.sampled_from(["text", "text", "text", "image"])), "text": draw(_TEXTS)}
+        marker = draw(_MARKERS)
+        if marker is not None:
+            block["cache_control"] = marker
+        if draw(st.integers(0, 9)) == 0:
+            block["citations"] = []  # an extra key: the general path must handle it
+        blocks.append(block)
+    return blocks
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": "claude-sonnet-4-6", "max_tokens": 10}
+    if draw(st.booleans()):
+        params["system"] = draw(st.one_of(_TEXTS, _text_blocks()))
+    if draw(st.booleans()):
+        tool: dict[str, Any] = {"name": draw(st.sampled_from(["a", "b"])), "input_schema": {"type": "object"}}
+        marker = draw(_MARKERS)
+        if marker is not None:
+            tool["cache_control"] = marker
+        params["tools"] = [tool] * draw(st.integers(0, 2))
+    messages = []
+    for index in range(draw(st.integers(0, 5))):
+        role = draw(st.sampled_from(["user", "assistant", "user", "system"])) if index else "user"
+        messages.append({"role": role, "content": draw(st.one_of(_TEXTS, _text_blocks()))})
+    params["messages"] = messages
+    if draw(st.booleans()):
+        params["cache_control"] = draw(_MARKERS)
+    if draw(st.booleans()):
+        params["thinking"] = {"type": "adaptive"}
+    return params
+
+
+def _general_pieces(params: dict[str, Any]) -> tuple[Any, ...]:
+    anatomy = flatten_request(params)
+    pieces, start = [], 0
+    for breakpoint in prefix_keys(anatomy):
+        covered = anatomy.segments[start : breakpoint.segment_stop]
+        text = "\n".join(s.text for s in covered if s.countable and s.text)
+        pieces.append((breakpoint.prefix_key, breakpoint.ttl, text))
+        start = breakpoint.segment_stop
+    tail = "\n".join(s.text for s in anatomy.segments[start:] if s.countable and s.text)
+    return tuple(pieces), tail, anatomy.problems, anatomy.uncounted_blocks
+
+
+@settings(max_examples=400, deadline=None)
+@given(_requests())
+def test_cache_pieces_equals_the_general_path(params: dict[str, Any]) -> None:
+    found = cache_pieces(params)
+    assert (
+        tuple((p.prefix_key, p.ttl, p.text) for p in found.pieces),
+        found.tail_text,
+        found.problems,
+        dict(found.uncounted_blocks),
+    ) == _general_pieces(params)
+    assert found.user_turns == sum(1 for m in params["messages"] if m.get("role") == "user")
+
+
+def test_the_direct_path_is_taken_for_text_only_requests() -> None:
+    plain = {"model": "m", "max_tokens": 5, "system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}]}
+    assert _plain_pieces(plain) is not None
+    assert _plain_pieces({**plain, "messages": [{"role": "user", "content": [IMAGE_BLOCK]}]}) is None

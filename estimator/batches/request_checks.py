@@ -34,7 +34,7 @@ from estimator.batches.api_rules import (
 from estimator.workload import quoted
 from pricing import Model
 
-__all__ = ["Finding", "check_params"]
+__all__ = ["PLAIN_PARAMS", "Finding", "check_params"]
 
 _ROLES = ("user", "assistant")
 _FORCED_TOOL_CHOICES = ("any", "tool")
@@ -57,13 +57,30 @@ class _Request:
     thinking_on: bool | None  # None: cannot tell (an invalid thinking field)
 
 
+PLAIN_PARAMS = frozenset({"model", "max_tokens", "messages", "system", "metadata", "stop_sequences", "tools"})
+"""Parameters no check reads (beyond the messages' roles): a request made only of them breaks a rule only through
+its message roles, which `_plain_roles` checks; the checks then run only on requests that can break one."""
+
+
 def check_params(params: Mapping[str, Any], model: Model) -> list[Finding]:
     """Every documented rule this request breaks, for `model` (the table's model for params["model"])."""
+    if PLAIN_PARAMS.issuperset(params) and _plain_roles(params.get("messages")):
+        return []
     request = _describe(params, model)
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(request))
     return findings
+
+
+def _plain_roles(messages: object) -> bool:
+    """Every message is a user or assistant message, and the last is not an assistant's (no prefill)."""
+    if type(messages) is not list or not messages:
+        return False
+    for message in messages:
+        if type(message) is not dict or message.get("role") not in _ROLES:
+            return False
+    return messages[-1].get("role") != "assistant"  # type: ignore[no-any-return]
 
 
 def _finding(code: str, detail: str, source: str | None = None) -> Finding:

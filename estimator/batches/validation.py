@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from estimator.batches.api_rules import RULES
 from estimator.batches.reader import RawItem
+from estimator.batches.records import SeenIds
 from estimator.batches.request_checks import check_params
 from estimator.workload import quoted
 from pricing import Model, PriceTable, UnknownModelError
@@ -47,6 +48,8 @@ class LineProblem:
     lines: tuple[int, ...] = ()
     unlisted: int = 0
     """For the closing summary of a code met too often: how many problems it stands for (0 otherwise)."""
+    file: str | None = None
+    """The file the line is in (set by the dry run; it matters when several files are read)."""
 
     @property
     def count(self) -> int:
@@ -77,6 +80,7 @@ class _Lookup:
     model: Model | None
     exact: bool  # the name is the model's API id or alias as published, not a spelling the planner tolerates
     first_line: int
+    status: str = "active"  # on the validator's day (fixed for the file)
 
 
 @dataclass
@@ -84,7 +88,7 @@ class LineValidator:
     table: PriceTable
     day: dt.date
     problems: list[LineProblem] = field(default_factory=list)
-    seen_ids: dict[str, int] = field(default_factory=dict)
+    seen_ids: SeenIds = field(default_factory=SeenIds)
     models: dict[str, _Lookup] = field(default_factory=dict)
     listed: Counter[str] = field(default_factory=Counter)
     unlisted: Counter[str] = field(default_factory=Counter)
@@ -96,9 +100,12 @@ class LineValidator:
     invalid_lines: int = 0
     errors: int = 0
     custom_id_pattern: re.Pattern[str] = field(init=False)
+    forbidden_params: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.custom_id_pattern = re.compile(self.table.rules.batch.custom_id_pattern)
+        # Only speed "fast" is refused in batches, not speed itself: request_checks applies that rule.
+        self.forbidden_params = tuple(name for name in self.table.rules.batch.forbidden_params if name != "speed")
 
     def report(
         self, line: int, custom_id: str | None, severity: Severity, code: str, message: str, source: str | None = None
@@ -168,7 +175,7 @@ class LineValidator:
             self.errors += 1
             return None, None, None
         custom_id = self._custom_id(item.line, value.get("custom_id"))
-        for key in sorted(str(key) for key in set(value) - _KNOWN_LINE_KEYS):
+        for key in () if _KNOWN_LINE_KEYS.issuperset(value) else sorted(str(k) for k in set(value) - _KNOWN_LINE_KEYS):
             self.report(
                 item.line,
                 custom_id,
@@ -217,8 +224,8 @@ class LineValidator:
                 f"({self.table.rules.batch.custom_id_pattern})",
             )
             return None
-        first = self.seen_ids.setdefault(custom_id, line)
-        if first != line:
+        first = self.seen_ids.first_line(custom_id, line)
+        if first is not None:
             self.report(
                 line, custom_id, "error", "custom_id_duplicate", f"custom_id {custom_id!r} already used on line {first}"
             )
@@ -226,9 +233,7 @@ class LineValidator:
         return custom_id
 
     def _params(self, line: int, custom_id: str | None, params: Mapping[str, Any]) -> Model | None:
-        for name in self.table.rules.batch.forbidden_params:
-            if name == "speed":
-                continue  # only speed "fast" is refused in batches: request_checks applies that rule
+        for name in self.forbidden_params:
             if name in params and not (name == "stream" and params[name] is False):
                 self.report(
                     line, custom_id, "error", f"{name}_not_allowed", f"{name!r} is not allowed in a batch request"
@@ -270,7 +275,7 @@ class LineValidator:
                 f"{model.id!r} — {rule.says}",
                 rule.source,
             )  # fmt: skip
-        status = model.status_as_of(self.day)
+        status = lookup.status
         if status == "retired":
             self.report(
                 line, custom_id, "error", "model_retired", f"{model.name} was retired on {model.lifecycle.retired}"
@@ -289,9 +294,11 @@ class LineValidator:
         except UnknownModelError as error:
             self.report(line, custom_id, "error", "model_unknown", str(error))
             return _Lookup(None, False, line)
-        return _Lookup(model, name in (model.id, *model.aliases), line)
+        return _Lookup(model, name in (model.id, *model.aliases), line, model.status_as_of(self.day))
 
     def _max_tokens(self, line: int, custom_id: str | None, value: object, model: Model | None) -> None:
+        if type(value) is int and model is not None and 1 <= value <= (model.max_output_tokens or 0):
+            return  # the common case, within the model's standard maximum: nothing to report
         if value is None:
             self.report(line, custom_id, "error", "max_tokens_missing", "params.max_tokens is missing")
             return
@@ -312,6 +319,13 @@ class LineValidator:
         if model is None:
             return
         if model.max_output_tokens is None:
+            if value > model.context_window_tokens:  # output is part of the context window
+                self.report(
+                    line, custom_id, "error", "max_tokens_too_large",
+                    f"max_tokens {_count(value)} exceeds {model.name}'s context window of "
+                    f"{model.context_window_tokens:,} tokens",
+                )  # fmt: skip
+                return
             self.unchecked_output.setdefault(model.id, SeenLines()).add(line)
             return
         batch_limit = model.batch_max_output_tokens or model.max_output_tokens

@@ -59,20 +59,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from estimator.tokens.media import ImageSize, PdfLayout, UnreadableMediaError, image_size, pdf_layout
+
 __all__ = [
     "MAX_CACHE_BREAKPOINTS",
     "Breakpoint",
+    "CachePiece",
     "CacheTTL",
+    "Media",
     "PrefixBreakpoint",
     "RequestAnatomy",
+    "RequestPieces",
     "Section",
     "Segment",
+    "cache_pieces",
     "flatten_request",
     "prefix_keys",
 ]
 
 CacheTTL = Literal["5m", "1h"]
 Section = Literal["tools", "system", "messages"]
+Media = ImageSize | PdfLayout
+"""An image or PDF whose size (pages) was read from its data: counted offline by its model's rule."""
 
 MAX_CACHE_BREAKPOINTS = 4
 
@@ -125,6 +133,9 @@ class Segment:
     cache_ttl: CacheTTL | None
     location: str
     content_key: str = field(repr=False)
+    media: Media | None = None
+    """An image's size or a PDF's pages, read from its base64 data (then the block is counted offline by its
+    model's image rule); None for text, and for media that cannot be sized offline (URLs, files, bad data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +161,9 @@ class RequestAnatomy:
 
     @property
     def uncounted_blocks(self) -> dict[str, int]:
-        """Blocks an offline tokenizer cannot count, by kind, e.g. ``{"image": 2}``."""
-        return dict(Counter(segment.kind for segment in self.segments if not segment.countable))
+        """Blocks that cannot be counted offline, by kind, e.g. ``{"image": 2}``: neither text nor media whose
+        size could be read (images by URL or file id, PDFs that cannot be read, redacted thinking)."""
+        return dict(Counter(s.kind for s in self.segments if not s.countable and s.media is None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +242,7 @@ class _Content(NamedTuple):
     material: str  # what identifies the content in a prefix key (Segment.content_key)
     countable: bool
     markable: bool  # may carry a cache breakpoint
+    media: Media | None = None
 
 
 class _AnatomyBuilder:
@@ -347,17 +360,45 @@ class _AnatomyBuilder:
         material = self._canonical(_without_cache_control(block), location)
         if kind == "image":
             self.has_image = True
-            return _Content("", material, countable=False, markable=True)
+            return _Content("", material, countable=False, markable=True, media=self._image_media(block, location))
         if kind == "redacted_thinking":
             return _Content("", material, countable=False, markable=False)
         if kind == "document":
             text, countable = _document_text(block)
-            return _Content(text, material, countable=countable, markable=True)
+            media = None if countable else self._pdf_media(block, location)
+            return _Content(text, material, countable=countable, markable=True, media=media)
         if kind == "thinking":
             thinking = block.get("thinking")
             return _Content(thinking if isinstance(thinking, str) else "", material, countable=True, markable=False)
         # tool_use, server tool blocks, search results...: the structure itself is what gets counted.
         return _Content(material, material, countable=True, markable=True)
+
+    def _image_media(self, block: Mapping[str, Any], location: str) -> ImageSize | None:
+        data, media_type = _base64_source(block)
+        if data is None:
+            return None  # a URL or a file id: nothing to size offline (listed as not counted)
+        try:
+            size = image_size(data)
+        except UnreadableMediaError as error:
+            self.problems.append(f"{location}: image not sized ({error}); not counted offline")
+            return None
+        declared = media_type.removeprefix("image/") if isinstance(media_type, str) else None
+        if declared is not None and declared.replace("jpg", "jpeg") != size.format:
+            self.problems.append(
+                f"{location}: the data is a {size.format.upper()} image but media_type says {media_type!r} "
+                "(the API checks that they match)"
+            )
+        return size
+
+    def _pdf_media(self, block: Mapping[str, Any], location: str) -> PdfLayout | None:
+        data, media_type = _base64_source(block)
+        if data is None or media_type not in (None, "application/pdf"):
+            return None
+        try:
+            return pdf_layout(data)
+        except UnreadableMediaError as error:
+            self.problems.append(f"{location}: PDF not read ({error}); not counted offline")
+            return None
 
     def _text_content(self, block: Mapping[str, Any], location: str) -> _Content:
         text = block.get("text")
@@ -418,6 +459,7 @@ class _AnatomyBuilder:
                 cache_ttl=ttl,
                 location=place.location,
                 content_key=content.material,
+                media=content.media,
             )
         )
         if content.markable:
@@ -538,6 +580,15 @@ def _document_text(block: Mapping[str, Any]) -> tuple[str, bool]:
     return "\n".join(parts), True
 
 
+def _base64_source(block: Mapping[str, Any]) -> tuple[str | None, object]:
+    """(the base64 data, the declared media_type) of a block's source, or (None, None) for any other source."""
+    source = block.get("source")
+    if not isinstance(source, _MAPPING_TYPES) or source.get("type") != "base64":
+        return None, None
+    data = source.get("data")
+    return (data if isinstance(data, str) else None), source.get("media_type")
+
+
 def _content_source_text(content: object) -> str | None:
     if isinstance(content, str):
         return content
@@ -548,6 +599,7 @@ def _content_source_text(content: object) -> str | None:
 
 
 _CHAIN_HEADER = struct.Struct("<BqqII")
+_GIL_FREE_UPDATE = 2048  # CPython's HASHLIB_GIL_MINSIZE
 
 
 def _hash_segment(hasher: hashlib.blake2b, segment: Segment) -> None:
@@ -565,7 +617,14 @@ def _hash_entry(
     body = content.encode("utf-8", "surrogatepass")
     hasher.update(_CHAIN_HEADER.pack(section_code, message_index, block_index, len(label_bytes), len(body)))
     hasher.update(label_bytes)
-    hasher.update(body)
+    if len(body) < _GIL_FREE_UPDATE:
+        hasher.update(body)
+        return
+    # hashlib releases the GIL for updates of 2 KB or more; while the tokenizer threads run, getting it back costs
+    # far more than the hashing: update in slices below that size (the digest is the same).
+    view = memoryview(body)
+    for start in range(0, len(body), _GIL_FREE_UPDATE - 1):
+        hasher.update(view[start : start + _GIL_FREE_UPDATE - 1])
 
 
 def _messages_cache_context(params: Mapping[str, Any], has_image: bool) -> str:
@@ -574,3 +633,263 @@ def _messages_cache_context(params: Mapping[str, Any], has_image: bool) -> str:
         return _CANONICAL_JSON.encode(settings)
     except (ValueError, RecursionError):
         return repr(settings)
+
+
+# --- requests cut at their cache breakpoints -------------------------------------------------------------------
+
+
+class CachePiece(NamedTuple):
+    """The part of a request between the previous cache breakpoint and this one (the first: from the start)."""
+
+    prefix_key: str
+    ttl: CacheTTL
+    text: str  # the countable text of its segments, joined by newlines
+    media: tuple[Media, ...]  # the images and PDFs among them that were sized
+
+
+class RequestPieces(NamedTuple):
+    """A request cut at its cache breakpoints: what the dry run counts, once per distinct prefix (a named tuple:
+    built once per request of a 100,000-line file, it costs a quarter of a frozen dataclass)."""
+
+    pieces: tuple[CachePiece, ...]
+    tail_text: str
+    """The countable text after the last breakpoint (all of it when there is none)."""
+    tail_media: tuple[Media, ...]
+    problems: tuple[str, ...]
+    uncounted_blocks: Mapping[str, int]
+    user_turns: int
+    """User messages in `messages` (tool results included): more than one makes the request a conversation."""
+    has_media: bool = False
+    """Whether any piece or the tail holds a sized image or PDF."""
+
+
+def cache_pieces(params: Mapping[str, Any]) -> RequestPieces:
+    """``flatten_request`` and ``prefix_keys`` in one step, cut into pieces at the breakpoints.
+
+    Requests made only of text (a string or text-block system prompt, user and assistant messages of text, tool
+    definitions, valid cache markers) take a direct path that builds no ``Segment``: ~2 µs instead of ~8 µs for a
+    system prompt and a message, ~7 µs instead of ~25 µs with a cached 7 KB system prompt (its key memoized). Its
+    results equal the general path's, which tests/test_request_anatomy.py checks on generated requests."""
+    plain = _plain_pieces(params)
+    if plain is not None:
+        return plain
+    anatomy = flatten_request(params)
+    segments = anatomy.segments
+    pieces: list[CachePiece] = []
+    start = 0
+    for breakpoint in prefix_keys(anatomy):
+        covered = segments[start : breakpoint.segment_stop]
+        pieces.append(CachePiece(breakpoint.prefix_key, breakpoint.ttl, _joined_text(covered), _media_of(covered)))
+        start = breakpoint.segment_stop
+    rest = segments[start:]
+    messages = params.get("messages") if isinstance(params, _MAPPING_TYPES) else None
+    return RequestPieces(
+        tuple(pieces),
+        _joined_text(rest),
+        _media_of(rest),
+        anatomy.problems,
+        anatomy.uncounted_blocks,
+        _user_turns(messages),
+        any(segment.media is not None for segment in segments),
+    )
+
+
+def _joined_text(segments: Sequence[Segment]) -> str:
+    return "\n".join(s.text for s in segments if s.countable and s.text)
+
+
+def _media_of(segments: Sequence[Segment]) -> tuple[Media, ...]:
+    return tuple(s.media for s in segments if s.media is not None)
+
+
+def _user_turns(messages: object) -> int:
+    if not isinstance(messages, list):
+        return 0
+    return sum(1 for message in messages if isinstance(message, _MAPPING_TYPES) and message.get("role") == "user")
+
+
+# A plain segment: (section code, message index or -1, block index, hash label, text, explicit TTL, markable).
+_PlainSegment = tuple[int, int, int, str, str, CacheTTL | None, bool]
+_ROLE_LABELS = {"user": "user\x1ftext", "assistant": "assistant\x1ftext"}
+_NO_MEDIA: tuple[Media, ...] = ()
+_NO_PROBLEMS: tuple[str, ...] = ()
+_NO_BLOCKS: Mapping[str, int] = {}
+
+
+def _plain_pieces(params: Mapping[str, Any]) -> RequestPieces | None:
+    """The direct path for text-only requests; None whenever the general path might say or count anything
+    differently (any other block, role or shape, a marker the API would question, a problem to report)."""
+    if type(params) is not dict:
+        return None
+    segments: list[_PlainSegment] = []
+    if not _plain_tools(params.get("tools"), segments) or not _plain_system(params.get("system"), segments):
+        return None
+    messages = params.get("messages")
+    if type(messages) is not list or not messages:
+        return None
+    user_turns = 0
+    for message_index, message in enumerate(messages):
+        if type(message) is not dict:
+            return None
+        role = message.get("role")
+        label = _ROLE_LABELS.get(role) if type(role) is str else None
+        if label is None:
+            return None
+        user_turns += role == "user"
+        content = message.get("content")
+        if type(content) is str:
+            segments.append((3, message_index, 0, label, content, None, bool(content)))
+        elif type(content) is list:
+            for block_index, block in enumerate(content):
+                segment = _plain_block(block, 3, message_index, block_index, label)
+                if segment is None:
+                    return None
+                segments.append(segment)
+        else:
+            return None
+    breakpoints = _plain_breakpoints(segments, params.get("cache_control"))
+    if breakpoints is None:
+        return None
+    if not breakpoints:
+        text = "\n".join(segment[4] for segment in segments if segment[4])
+        return RequestPieces((), text, _NO_MEDIA, _NO_PROBLEMS, _NO_BLOCKS, user_turns)
+    pieces = _plain_cut(params, segments, breakpoints)
+    rest = "\n".join(segment[4] for segment in segments[breakpoints[-1][0] + 1 :] if segment[4])
+    return RequestPieces(pieces, rest, _NO_MEDIA, _NO_PROBLEMS, _NO_BLOCKS, user_turns)
+
+
+def _plain_tools(tools: object, segments: list[_PlainSegment]) -> bool:
+    if tools is None:
+        return True
+    if type(tools) is not list:
+        return False
+    for tool_index, tool in enumerate(tools):
+        if type(tool) is not dict:
+            return False
+        ttl: CacheTTL | None = None
+        if "cache_control" in tool:
+            ttl = _plain_ttl(tool["cache_control"])
+            if ttl is None:
+                return False
+        serialized = _memoized_tool_json(tool)
+        if serialized is None:
+            return False
+        segments.append((1, -1, tool_index, "\x1ftool", serialized, ttl, True))
+    return True
+
+
+def _plain_system(system: object, segments: list[_PlainSegment]) -> bool:
+    if system is None:
+        return True
+    if type(system) is str:
+        segments.append((2, -1, 0, "\x1ftext", system, None, bool(system)))
+        return True
+    if type(system) is not list:
+        return False
+    for block_index, block in enumerate(system):
+        segment = _plain_block(block, 2, -1, block_index, "\x1ftext")
+        if segment is None:
+            return False
+        segments.append(segment)
+    return True
+
+
+def _plain_block(block: object, section: int, message_index: int, block_index: int, label: str) -> _PlainSegment | None:
+    if type(block) is not dict or block.get("type") != "text":
+        return None
+    text = block.get("text")
+    if type(text) is not str or not _PLAIN_TEXT_KEYS.issuperset(block):
+        return None
+    ttl: CacheTTL | None = None
+    if "cache_control" in block:
+        ttl = _plain_ttl(block["cache_control"])
+        if ttl is None or not text:  # an unreadable marker, or one on an empty block: the general path says so
+            return None
+    return (section, message_index, block_index, label, text, ttl, bool(text))
+
+
+def _plain_ttl(cache_control: object) -> CacheTTL | None:
+    """The TTL of a marker the API takes as it is; None for anything the general path would report."""
+    if type(cache_control) is not dict or cache_control.get("type") != "ephemeral":
+        return None
+    ttl = cache_control.get("ttl", _DEFAULT_TTL)
+    return _TTLS.get(ttl) if type(ttl) is str else None
+
+
+def _plain_breakpoints(segments: list[_PlainSegment], automatic: object) -> list[tuple[int, CacheTTL]] | None:
+    """(segment index, TTL) of each breakpoint; None when the general path would report a problem with them."""
+    if automatic is None and not any(segment[5] for segment in segments):
+        return []
+    breakpoints = [(index, segment[5]) for index, segment in enumerate(segments) if segment[5] is not None]
+    if automatic is not None:
+        ttl = _plain_ttl(automatic)
+        last = next((index for index in range(len(segments) - 1, -1, -1) if segments[index][6]), None)
+        if ttl is None or last is None:
+            return None
+        if segments[last][5] is None:
+            breakpoints.append((last, ttl))
+    if len(breakpoints) > MAX_CACHE_BREAKPOINTS:
+        return None
+    seen_short = False
+    for _, ttl in breakpoints:
+        if ttl == "1h" and seen_short:
+            return None
+        seen_short = seen_short or ttl == "5m"
+    return breakpoints
+
+
+def _plain_cut(
+    params: Mapping[str, Any], segments: list[_PlainSegment], breakpoints: list[tuple[int, CacheTTL]]
+) -> tuple[CachePiece, ...]:
+    """The pieces, with prefix keys hashed exactly as ``prefix_keys`` hashes the general path's segments."""
+    hasher = hashlib.blake2b(digest_size=_PREFIX_KEY_BYTES, person=_KEY_PERSON)
+    pieces: list[CachePiece] = []
+    start = 0
+    messages_started = False
+    key = ""
+    for stop, ttl in breakpoints:
+        covered = segments[start : stop + 1]
+        text = "\n".join(segment[4] for segment in covered if segment[4])
+        # Tool and system prefixes are usually shared by many requests: their keys are memoized (Python's string
+        # hash and one comparison cost a fifth of blake2b), with the hash state to go on from.
+        memo = (key, tuple(segment[:5] for segment in covered)) if covered[-1][0] != 3 else None
+        found = _PIECE_KEYS.get(memo) if memo is not None else None
+        if found is not None:
+            key, state = found
+            hasher = state.copy()
+        else:
+            for section, message_index, block_index, label, content, _, _ in covered:
+                if section == 3 and not messages_started:
+                    _hash_entry(hasher, 0, -1, -1, "messages-settings", _messages_cache_context(params, False))
+                    messages_started = True
+                _hash_entry(hasher, section, message_index, block_index, label, content)
+            key = hasher.copy().hexdigest()
+            if memo is not None:
+                if len(_PIECE_KEYS) >= _PIECE_KEYS_SIZE:
+                    _PIECE_KEYS.clear()
+                _PIECE_KEYS[memo] = (key, hasher.copy())
+        pieces.append(CachePiece(key, ttl, text, _NO_MEDIA))
+        start = stop + 1
+    return tuple(pieces)
+
+
+_PIECE_KEYS: dict[tuple[str, tuple[tuple[int, int, int, str, str], ...]], tuple[str, Any]] = {}
+_PIECE_KEYS_SIZE = 256
+
+
+def _memoized_tool_json(tool: dict[str, Any]) -> str | None:
+    """The canonical JSON of a tool definition (memoized as in the general path); None if it cannot be made."""
+    try:
+        cache_key = marshal.dumps(tool, 2)
+    except ValueError:
+        return None
+    serialized = _TOOL_JSON_CACHE.get(cache_key)
+    if serialized is None:
+        try:
+            serialized = _CANONICAL_JSON.encode(_without_cache_control(tool))
+        except (ValueError, RecursionError):
+            return None
+        if len(_TOOL_JSON_CACHE) >= _TOOL_JSON_CACHE_SIZE:
+            _TOOL_JSON_CACHE.clear()
+        _TOOL_JSON_CACHE[cache_key] = serialized
+    return serialized

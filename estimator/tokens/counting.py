@@ -10,7 +10,9 @@ the price table). Every count is a range (low, expected, high) labelled by its s
 - `exact`: Anthropic's free count_tokens endpoint, through the official client, when a key is given.
 
 Text mostly in non-Latin scripts is over-counted offline (up to 1.38x legacy, 1.81x 2026): the range
-widens downwards and a note says so.
+widens downwards and a note says so. Images and PDFs sent as base64 are counted from their headers by the model's
+documented rule (`estimator.tokens.media`), with their own range; media sent by URL or file id are listed as not
+counted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Literal
 
 from estimator.errors import TokenCountError
 from estimator.tokens.anatomy import RequestAnatomy, flatten_request
+from estimator.tokens.media import ImageSize, PdfLayout, TokenRange, image_token_range, pdf_token_range
 from estimator.tokens.offline import cl100k_token_counts, non_latin_letter_share
 from pricing import Model, PriceTable, TokenizerCalibration, load_price_table
 
@@ -253,6 +256,8 @@ def count_request(
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(uncounted.items()))
         notes.append(f"not counted offline: {kinds} (use an API key for an exact count)")
     notes += [f"request: {problem}" for problem in anatomy.problems]
+    media, media_notes = _media_tokens(anatomy, found, table)
+    notes += media_notes
     text = request_text(anatomy)
     (count,) = cl100k_token_counts([text])
     offline = calibrated_estimate(
@@ -262,11 +267,47 @@ def count_request(
         non_latin_share=non_latin_letter_share(text),
         notes=notes,
     )
-    if fixed.tool_prompt_allowance:
-        offline = dataclasses.replace(offline, high_tokens=offline.high_tokens + fixed.tool_prompt_allowance)
+    offline = dataclasses.replace(
+        offline,
+        low_tokens=offline.low_tokens + media.low_tokens,
+        expected_tokens=offline.expected_tokens + media.expected_tokens,
+        high_tokens=offline.high_tokens + media.high_tokens + fixed.tool_prompt_allowance,
+    )
     if not use_api:
         return offline
     return _exact_or_fallback({**params, "model": found.id}, offline, api_key, base_url, timeout_s, deadline_s)
+
+
+def _media_tokens(anatomy: RequestAnatomy, model: Model, table: PriceTable) -> tuple[TokenRange, list[str]]:
+    """The images and PDFs of a request that could be sized, counted by the model's rule, with a note each kind."""
+    images, pdfs, pages = TokenRange(0, 0, 0), TokenRange(0, 0, 0), 0
+    image_count = pdf_count = 0
+    for segment in anatomy.segments:
+        item = segment.media
+        if isinstance(item, ImageSize):
+            images = images + image_token_range(item.width_px, item.height_px, model, table)
+            image_count += 1
+        elif isinstance(item, PdfLayout):
+            pdfs = pdfs + pdf_token_range(item, model, table)
+            pdf_count += 1
+            pages += item.pages
+    notes = []
+    if image_count:
+        notes.append(
+            f"{image_count} image{'s' if image_count != 1 else ''} counted from the size in "
+            f"{'their headers' if image_count != 1 else 'its header'}: ~{images.expected_tokens:,} tokens "
+            f"({_span(images)}the documented rule for this model; large images are upper bounds)"
+        )
+    if pdf_count:
+        notes.append(
+            f"{pdf_count} PDF{'s' if pdf_count != 1 else ''} of {pages:,} page{'s' if pages != 1 else ''}: "
+            f"~{pdfs.expected_tokens:,} tokens ({_span(pdfs)}1,500–3,000 text tokens a page plus the page image)"
+        )
+    return images + pdfs, notes
+
+
+def _span(tokens: TokenRange) -> str:
+    return "" if tokens.low_tokens == tokens.high_tokens else f"{tokens.low_tokens:,}–{tokens.high_tokens:,}; "
 
 
 def _params_of(request: Mapping[str, Any] | str) -> Mapping[str, Any]:
