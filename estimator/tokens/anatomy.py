@@ -59,6 +59,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from estimator.tokens.breakpoints import (
+    MAX_CACHE_BREAKPOINTS,
+    Breakpoint,
+    CacheTTL,
+    Marker,
+    parse_cache_control,
+    plain_cache_ttl,
+    resolve_breakpoints,
+)
 from estimator.tokens.media import ImageSize, PdfLayout, UnreadableMediaError, image_size, pdf_layout
 
 __all__ = [
@@ -77,15 +86,10 @@ __all__ = [
     "prefix_keys",
 ]
 
-CacheTTL = Literal["5m", "1h"]
 Section = Literal["tools", "system", "messages"]
 Media = ImageSize | PdfLayout
 """An image or PDF whose size (pages) was read from its data: counted offline by its model's rule."""
 
-MAX_CACHE_BREAKPOINTS = 4
-
-_DEFAULT_TTL: CacheTTL = "5m"
-_TTLS: dict[str, CacheTTL] = {"5m": "5m", "1h": "1h"}
 _ROLES = frozenset({"user", "assistant", "system"})  # system: mid-conversation, on the models that take it
 _SECTION_CODES: dict[Section, int] = {"tools": 1, "system": 2, "messages": 3}
 # isinstance tries dict first, a C-level check; the Mapping ABC check costs ~10x more.
@@ -136,15 +140,6 @@ class Segment:
     media: Media | None = None
     """An image's size or a PDF's pages, read from its base64 data (then the block is counted offline by its
     model's image rule); None for text, and for media that cannot be sized offline (URLs, files, bad data)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Breakpoint:
-    """A resolved cache breakpoint: the prefix is ``segments[: segment_index + 1]``."""
-
-    segment_index: int
-    ttl: CacheTTL
-    automatic: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +215,6 @@ def prefix_keys(anatomy: RequestAnatomy) -> tuple[PrefixBreakpoint, ...]:
     return tuple(keys)
 
 
-@dataclass(slots=True)
-class _Marker:
-    segment_index: int
-    ttl: CacheTTL
-
-
 class _Place(NamedTuple):
     """Where a block sits; ``identity`` is what identifies it beyond its content (a tool_use_id)."""
 
@@ -251,7 +240,7 @@ class _AnatomyBuilder:
     def __init__(self) -> None:
         self.segments: list[Segment] = []
         self.problems: list[str] = []
-        self.markers: list[_Marker] = []
+        self.markers: list[Marker] = []
         self.last_markable_index: int | None = None
         self.has_image = False
 
@@ -434,7 +423,7 @@ class _AnatomyBuilder:
         if ttl is not None:
             if self.segments[last_index].cache_ttl is None:
                 self.segments[last_index] = dataclasses.replace(self.segments[last_index], cache_ttl=ttl)
-            self.markers.append(_Marker(last_index, ttl))
+            self.markers.append(Marker(last_index, ttl))
 
     def _add_tool_result_item(self, nested: object, place: _Place) -> None:
         kind = self._block_kind(nested, place.location)
@@ -465,27 +454,13 @@ class _AnatomyBuilder:
         if content.markable:
             self.last_markable_index = segment_index
         if ttl is not None:
-            self.markers.append(_Marker(segment_index, ttl))
+            self.markers.append(Marker(segment_index, ttl))
 
     def _marker_ttl(self, block: Mapping[str, Any], location: str) -> CacheTTL | None:
         cache_control = block.get("cache_control")
         if cache_control is None:
             return None
-        return self._parse_cache_control(cache_control, f"{location}.cache_control")
-
-    def _parse_cache_control(self, cache_control: object, location: str) -> CacheTTL | None:
-        if not isinstance(cache_control, _MAPPING_TYPES):
-            self.problems.append(f"{location} is not an object; ignored")
-            return None
-        cache_type = cache_control.get("type")
-        if cache_type != "ephemeral":
-            self.problems.append(f"{location} has type {cache_type!r}, not 'ephemeral'; ignored")
-            return None
-        ttl = cache_control.get("ttl", _DEFAULT_TTL)
-        if not isinstance(ttl, str) or ttl not in _TTLS:
-            self.problems.append(f"{location} has an unknown ttl {ttl!r} (expected '5m' or '1h'); read as 5m")
-            return _DEFAULT_TTL
-        return _TTLS[ttl]
+        return parse_cache_control(cache_control, f"{location}.cache_control", self.problems)
 
     def _canonical_tool(self, tool: Mapping[str, Any], location: str) -> str:
         """Canonical JSON of a tool definition, memoized: a batch file repeats the same tools on every line."""
@@ -512,43 +487,11 @@ class _AnatomyBuilder:
             self.problems.append(f"{location} cannot be serialized ({exc}); counted as empty")
             return ""
 
-    # --- breakpoints --------------------------------------------------------------------------
-
     def resolve_breakpoints(self, automatic_cache_control: object) -> tuple[Breakpoint, ...]:
-        by_segment: dict[int, Breakpoint] = {}
-        for marker in self.markers:
-            # Two markers on one segment (a tool_result and its last item) make one breakpoint.
-            by_segment.setdefault(marker.segment_index, Breakpoint(marker.segment_index, marker.ttl, False))
-        marker_count = len(self.markers)
-        automatic_ttl = None
-        if automatic_cache_control is not None:
-            automatic_ttl = self._parse_cache_control(automatic_cache_control, "cache_control (automatic caching)")
-        if automatic_ttl is not None:
-            if self.last_markable_index is None:
-                self.problems.append("automatic caching (top-level cache_control) found no block that can be cached")
-            elif self.last_markable_index not in by_segment:
-                by_segment[self.last_markable_index] = Breakpoint(self.last_markable_index, automatic_ttl, True)
-                marker_count += 1
-        breakpoints = tuple(sorted(by_segment.values(), key=lambda resolved: resolved.segment_index))
-        if marker_count > MAX_CACHE_BREAKPOINTS:
-            self.problems.append(
-                f"{marker_count} cache breakpoints (automatic caching included); the API allows at most "
-                f"{MAX_CACHE_BREAKPOINTS} per request and rejects this one"
-            )
-        self._check_ttl_order(breakpoints)
-        return breakpoints
-
-    def _check_ttl_order(self, breakpoints: Sequence[Breakpoint]) -> None:
-        first_short: Breakpoint | None = None
-        for resolved in breakpoints:
-            if resolved.ttl == "5m" and first_short is None:
-                first_short = resolved
-            elif resolved.ttl == "1h" and first_short is not None:
-                self.problems.append(
-                    f"1h cache breakpoint at {self.segments[resolved.segment_index].location} comes after a 5m "
-                    f"breakpoint at {self.segments[first_short.segment_index].location}; the API requires 1h "
-                    "entries before 5m entries"
-                )
+        locations = [segment.location for segment in self.segments]
+        return resolve_breakpoints(
+            self.markers, self.last_markable_index, locations, automatic_cache_control, self.problems
+        )
 
 
 def _plain_text(text: str) -> _Content:
@@ -768,7 +711,7 @@ def _plain_tools(tools: object, segments: list[_PlainSegment]) -> bool:
             return False
         ttl: CacheTTL | None = None
         if "cache_control" in tool:
-            ttl = _plain_ttl(tool["cache_control"])
+            ttl = plain_cache_ttl(tool["cache_control"])
             if ttl is None:
                 return False
         serialized = _memoized_tool_json(tool)
@@ -802,18 +745,10 @@ def _plain_block(block: object, section: int, message_index: int, block_index: i
         return None
     ttl: CacheTTL | None = None
     if "cache_control" in block:
-        ttl = _plain_ttl(block["cache_control"])
+        ttl = plain_cache_ttl(block["cache_control"])
         if ttl is None or not text:  # an unreadable marker, or one on an empty block: the general path says so
             return None
     return (section, message_index, block_index, label, text, ttl, bool(text))
-
-
-def _plain_ttl(cache_control: object) -> CacheTTL | None:
-    """The TTL of a marker the API takes as it is; None for anything the general path would report."""
-    if type(cache_control) is not dict or cache_control.get("type") != "ephemeral":
-        return None
-    ttl = cache_control.get("ttl", _DEFAULT_TTL)
-    return _TTLS.get(ttl) if type(ttl) is str else None
 
 
 def _plain_breakpoints(segments: list[_PlainSegment], automatic: object) -> list[tuple[int, CacheTTL]] | None:
@@ -822,7 +757,7 @@ def _plain_breakpoints(segments: list[_PlainSegment], automatic: object) -> list
         return []
     breakpoints = [(index, segment[5]) for index, segment in enumerate(segments) if segment[5] is not None]
     if automatic is not None:
-        ttl = _plain_ttl(automatic)
+        ttl = plain_cache_ttl(automatic)
         last = next((index for index in range(len(segments) - 1, -1, -1) if segments[index][6]), None)
         if ttl is None or last is None:
             return None
