@@ -15,15 +15,16 @@ import streamlit as st
 from pricing import PricingError
 from ui import session
 from ui.labels import plain
-from ui.pages import actual_costs, compare, dry_run, plan, plan_files, prices
+from ui.pages import actual_costs, compare, conversation, dry_run, plan, plan_files, prices
 from ui.scenario import PARAM_NAMES, unknown_params, workload_to_params
-from ui.sidebar import render_api_key_field, render_workload_form, show_messages
+from ui.sidebar import render_api_key_field, render_own_terms, render_workload_form, show_messages
 
 # A local file: a `:material/…:` or emoji icon makes every browser fetch the favicon from a CDN.
 FAVICON = Path(__file__).with_name("ui").joinpath("assets", "favicon.png")
 st.set_page_config(page_title="Claude cost planner", page_icon=str(FAVICON), layout="wide")
 
 PLAN = st.Page(plan.render, title="Plan", icon=":material/calculate:", url_path="plan", default=True)
+CONVERSATION = st.Page(conversation.render, title="Conversations", icon=":material/forum:", url_path="conversation")
 DRY_RUN = st.Page(dry_run.render, title="Dry-run a batch file", icon=":material/fact_check:", url_path="dry-run")
 COMPARE = st.Page(compare.render, title="Compare models", icon=":material/compare_arrows:", url_path="compare")
 PRICES = st.Page(prices.render, title="Prices", icon=":material/sell:", url_path="prices")
@@ -31,14 +32,17 @@ ACTUAL_COSTS = st.Page(
     actual_costs.render, title="Actual costs", icon=":material/receipt_long:", url_path="actual-costs"
 )
 PLAN_FILES = st.Page(plan_files.render, title="Plan files", icon=":material/rule:", url_path="plan-files")
-PAGES = [PLAN, DRY_RUN, COMPARE, PRICES, ACTUAL_COSTS, PLAN_FILES]
+PAGES = [PLAN, CONVERSATION, DRY_RUN, COMPARE, PRICES, ACTUAL_COSTS, PLAN_FILES]
 WORKLOAD_PAGES = {PLAN.url_path, COMPARE.url_path}
 """Pages that use the sidebar's workload form; the others stand on their own and hide it."""
+TERMS_PAGES = {*WORKLOAD_PAGES, CONVERSATION.url_path}
+"""Pages priced with the session's negotiated rates and shown in its currency (the sidebar offers both)."""
 KEY_PAGES = {PLAN.url_path, DRY_RUN.url_path}
 """Pages that count tokens, and so show the API key field (the key itself serves the whole session)."""
 PAGE_LINK_NAMES = {
     **{page.title.lower(): page for page in PAGES},  # the single-page app's tab labels
     "plan": PLAN,
+    "conversation": CONVERSATION,
     "dry-run": DRY_RUN,
     "compare": COMPARE,
     "prices": PRICES,
@@ -121,6 +125,8 @@ def render_sidebar() -> None:
             current = session.current_plan()  # the widgets' values are in the session before they are drawn
             slots = render_workload_form(table, today, current)
             show_messages(slots, current)
+        elif page.url_path in TERMS_PAGES:
+            render_own_terms({})
         if page.url_path in KEY_PAGES:
             render_api_key_field()
 

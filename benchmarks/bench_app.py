@@ -5,7 +5,8 @@ Run: .venv/bin/python benchmarks/bench_app.py
 - first render, cold: the first run in a fresh process (imports plotly, pandas and the app's modules);
 - first render, warm: a new session once the process is warm (what each new visitor costs the server);
 - interaction: change one input, time the rerun until the updated page is built;
-- opening a page: each page is its own `st.Page`, so opening one is a run of the frame and that page.
+- opening a page: each page is its own `st.Page`, so opening one is a run of the frame and that page
+  (Conversations keeps its priced turns per session: reopening it with the same inputs prices nothing).
 
 AppTest runs the script in-process and parses its output; the browser adds its own rendering on top.
 """
@@ -84,8 +85,12 @@ def main() -> None:
     model = interaction_times(
         app, "model", ["claude-haiku-4-5-20251001", "claude-sonnet-4-6"] * (REPEAT // 2), "selectbox"
     )
+    tier = interaction_times(app, "throughput_tier", ["build", "scale", "start"] * (REPEAT // 3), "selectbox")
     compare = tab_times(app, "Compare models")
     prices = tab_times(app, "Prices")
+    conversations = tab_times(app, "Conversations")
+    open_page(app, "Conversations")
+    turns = interaction_times(app, "conversation_turns", [20 + i for i in range(1, REPEAT + 1)], "number_input")
     open_page(app, "Prices")
     diff = interaction_times(
         app, "prices_diff_from", [dt.date(2026, 10, 1) - dt.timedelta(days=i) for i in range(REPEAT)], "date_input"
@@ -100,8 +105,11 @@ def main() -> None:
     print(row("Plan: change the number of requests", requests))
     print(row("Plan: change the hit rate", hit_rate))
     print(row("Plan: change the model", model))
+    print(row("Plan: change the account tier (throughput)", tier))
     print(row("open Compare models (every current model)", compare))
     print(row("open Prices", prices))
+    print(row("open Conversations (20 turns, the sweep to 40)", conversations))
+    print(row("Conversations: change the number of turns", turns))
     print(row("Prices: change a diff date", diff))
 
 

@@ -181,6 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     repeat = max(args.repeat, 5)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    load_before = os.getloadavg()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -197,7 +198,9 @@ def main() -> None:
                 opens = [open_page_ms(page) for _ in range(repeat)]
         finally:
             browser.close()
+    load_after = os.getloadavg()
     print(f"Chromium against `streamlit run app.py`, {repeat} tries each, 1400 × 1000 px")
+    print(f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores")
     print()
     print("| step | best | median | target |")
     print("|---|---|---|---|")

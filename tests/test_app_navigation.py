@@ -19,6 +19,7 @@ PAGE_MARKERS = {
     "Dry-run a batch file": "Dry-run a batch file",
     "Compare models": None,  # no subheader: recognised by its own widget below
     "Prices": "Price table",
+    "Conversations": "Conversations and agent loops",
 }
 
 
@@ -48,6 +49,8 @@ def shown_page(app: AppTest) -> str:
         ("dry-run", "Dry-run a batch file"),
         ("compare", "Compare models"),
         ("PRICES", "Prices"),
+        ("conversation", "Conversations"),
+        ("Conversations", "Conversations"),
     ],
 )
 def test_a_page_link_opens_its_page(link: str, page: str) -> None:
@@ -80,6 +83,7 @@ def test_a_link_to_no_page_is_named_and_opens_the_plan() -> None:
         ("Compare models", True, False),
         ("Dry-run a batch file", False, True),
         ("Prices", False, False),
+        ("Conversations", False, False),
     ],
 )
 def test_the_sidebar_holds_only_what_the_page_uses(page: str, form_shown: bool, key_shown: bool) -> None:

@@ -190,7 +190,8 @@ def test_changing_requests_updates_the_totals(app_url: str, page: Page, table: P
     page.screenshot(path=str(OUTPUT / "plan-2500-requests.png"), full_page=True)
 
     page.get_by_role("link", name="Dry-run a batch file", exact=True).click()
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(BATCH_FILE))
+    # The main area's uploader: the Plan page's sidebar has uploaders of its own (negotiated rates, currency).
+    page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(BATCH_FILE))
     dry = analyze_batch_file(BATCH_FILE, table=table)
     expect(page.get_by_text("Every line is valid.")).to_be_visible()
     dry_total = page.get_by_test_id("stMetric").filter(has_text=metric_label("batch_cached", "expected"))
@@ -205,6 +206,7 @@ def test_no_request_leaves_the_machine(app_url: str, page: Page, requested_hosts
 
     open_app(page, app_url)
     pages = [("Compare models", "stDataFrame"), ("Prices", "stDataFrame"), ("Plan", "stMetric")]
+    pages += [("Conversations", "stMetric")]
     pages += [("Actual costs", "stFileUploaderDropzoneInput"), ("Plan files", "stFileUploaderDropzoneInput")]
     for title, marker in pages:
         page.get_by_role("link", name=title, exact=True).click()
@@ -308,7 +310,8 @@ def test_no_table_is_wider_than_the_page(app_url: str, page: Page, path: str) ->
 
     page.goto(f"{app_url}{path}", timeout=FIRST_RENDER_TIMEOUT_MS)
     if path == "dry-run":
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(FIXTURES / "invalid.jsonl"))
+        uploader = page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
+        uploader.set_input_files(str(FIXTURES / "invalid.jsonl"))
         expect(page.get_by_test_id("stTable")).to_be_visible(timeout=FIRST_RENDER_TIMEOUT_MS)
     grids = page.get_by_test_id("stDataFrame")
     expect(grids.first.locator("tbody tr").first).to_be_attached(timeout=FIRST_RENDER_TIMEOUT_MS)

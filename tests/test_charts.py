@@ -19,9 +19,11 @@ from estimator import (
     sweep_hit_rate,
     sweep_requests,
 )
+from estimator.conversations import Conversation, sweep_turns
 from estimator.results import CATEGORIES
 from pricing import PriceTable
 from ui import charts
+from ui.conversation import turn_steps
 from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
 from ui.scenario import DEFAULT_WORKLOAD
 
@@ -54,6 +56,12 @@ def test_breakdown_bars_are_the_estimators_lines(table: PriceTable) -> None:
         assert list(bar.customdata) == [format_usd(result.mode(mode).line(category).usd) for mode in MODES]
     totals = [annotation.text for annotation in figure.layout.annotations]
     assert totals == [format_usd(result.mode(mode).total_usd) for mode in MODES]
+
+
+@pytest.mark.parametrize(("requests", "words"), [(1, "(1 request)"), (2500, "(2,500 requests)")])
+def test_titles_count_requests_with_their_plural(table: PriceTable, requests: int, words: str) -> None:
+    result = estimate(dataclasses.replace(PLAN, requests=requests), table=table)
+    assert charts.breakdown_figure(result).layout.title.text.endswith(words)
 
 
 def test_breakdown_leaves_out_categories_nobody_pays(table: PriceTable) -> None:
@@ -144,6 +152,38 @@ def test_request_steps_span_twice_the_plan(current: int, upper: int) -> None:
     assert steps == sorted(set(steps))
 
 
+# --- cost per conversation against the number of turns --------------------------------------------
+
+CONVERSATION = Conversation(
+    model="claude-sonnet-4-6", turns=12, prefix_tokens=5000, input_tokens_per_turn=300, output_tokens_per_turn=500,
+    as_of=AS_OF,
+)  # fmt: skip
+
+
+def test_turn_lines_are_the_sweep_with_and_without_caching(table: PriceTable) -> None:
+    steps = turn_steps(CONVERSATION.turns)
+    sweep = sweep_turns(CONVERSATION, steps, table=table)
+    figure = charts.turns_figure(sweep, current_turns=CONVERSATION.turns)
+    for mode in MODES:
+        cached = mode.endswith("cached")
+        line = _trace(figure, MODE_LABELS[mode] + ("" if cached else " (no caching)"))
+        assert list(line.x) == [point.turns for point in sweep]
+        assert list(line.y) == [float(point.per_conversation_usd[mode]) for point in sweep]  # type: ignore[arg-type]
+        assert line.line.dash == ("solid" if cached else "dash")
+        assert list(line.customdata) == [format_usd(point.per_conversation_usd[mode]) for point in sweep]
+    assert _shape(figure, "plan").x0 == float(CONVERSATION.turns)
+    assert figure.layout.xaxis.title.text == "Turns per conversation"
+    # Without caching the cost grows with the square of the turns: doubling them more than doubles it.
+    costs = {point.turns: point.per_conversation_usd["realtime"] for point in sweep}
+    assert costs[24] > 2 * costs[12]  # type: ignore[operator]
+
+
+def test_a_mode_without_a_price_gets_no_turn_line(table: PriceTable) -> None:
+    early = Conversation(model="claude-3-haiku-20240307", turns=4, prefix_tokens=3000, as_of=dt.date(2024, 5, 1))
+    figure = charts.turns_figure(sweep_turns(early, [1, 2, 4], table=table), current_turns=4)
+    assert [trace.name for trace in figure.data] == [MODE_LABELS["realtime"] + " (no caching)"]
+
+
 # --- comparing models ------------------------------------------------------------------------------
 
 
@@ -208,6 +248,7 @@ def test_figures_leave_backgrounds_and_text_to_streamlits_theme(table: PriceTabl
         charts.breakdown_figure(result),
         _hit_rate_figure(PLAN, table),
         charts.comparison_figure(compare_models(PLAN, table=table)),
+        charts.turns_figure(sweep_turns(CONVERSATION, [1, 12], table=table), current_turns=12),
     ]
     for figure in figures:
         assert figure.layout.paper_bgcolor is None

@@ -55,6 +55,18 @@ WORKLOADS = [
         tokens_measured_for="2026",
     ),
     Workload(model="claude-mythos-5-2", requests=7, tool_use="auto", cache_hit_rate="1"),
+    Workload(
+        model="claude-sonnet-4-6",
+        requests=250,
+        thinking_tokens=4000,
+        web_fetches_per_request="0.5",
+        tokens_per_web_fetch=2500,
+        code_execution_sessions_per_request="0.3",
+        code_execution_minutes_per_session="12.5",
+        code_execution_with_web_tools=True,
+        channel="bedrock",
+        endpoint="regional",
+    ),
 ]
 
 
@@ -99,6 +111,31 @@ def test_links_name_every_core_input_and_only_changed_options() -> None:
     assert workload_to_params(WORKLOADS[2])["as_of"] == "2026-03-01"
 
 
+def test_links_carry_the_new_inputs_by_their_field_names() -> None:
+    params = workload_to_params(WORKLOADS[-1])
+    assert {key: params[key] for key in params if key not in (*CORE_FIELDS, "cache_hit_rate")} == {
+        "thinking_tokens": "4000",
+        "web_fetches_per_request": "0.5",
+        "tokens_per_web_fetch": "2500",
+        "code_execution_sessions_per_request": "0.3",
+        "code_execution_minutes_per_session": "12.5",
+        "code_execution_with_web_tools": "true",
+        "channel": "bedrock",
+        "endpoint": "regional",
+    }
+
+
+def test_minutes_of_code_execution_are_read_after_their_sessions(table: PriceTable) -> None:
+    params = {"code_execution_minutes_per_session": "5", "code_execution_sessions_per_request": "2"}
+    workload, errors = workload_from_params(params, table=table)
+    assert errors == []
+    assert workload is not None
+    assert (workload.code_execution_sessions_per_request, workload.code_execution_minutes_per_session) == (2, 5)
+    alone, errors = workload_from_params({"code_execution_minutes_per_session": "5"}, table=table)
+    assert alone == DEFAULT_WORKLOAD
+    assert len(errors) == 1 and "code_execution_sessions_per_request is 0" in errors[0]
+
+
 def test_a_link_without_workload_parameters_is_no_scenario(table: PriceTable) -> None:
     assert workload_from_params({}, table=table) == (None, [])
     assert workload_from_params({"page": "Prices", "utm_source": "mail"}, table=table) == (None, [])
@@ -128,6 +165,10 @@ def test_model_names_and_aliases_resolve_to_ids(table: PriceTable) -> None:
         ({"cache_ttl": "2h"}, "cache_ttl", "one of 5m, 1h"),
         ({"geo": "eu"}, "geo", "one of global, us"),
         ({"fast": "maybe"}, "fast", "true or false"),
+        ({"code_execution_with_web_tools": "maybe"}, "code_execution_with_web_tools", "true or false"),
+        ({"thinking_tokens": "-3"}, "thinking_tokens", "0 or more"),
+        ({"channel": "azure"}, "channel", "one of anthropic, bedrock, vertex, foundry"),
+        ({"endpoint": "eu"}, "endpoint", "one of global, regional"),
         ({"as_of": "yesterday"}, "as_of", "YYYY-MM-DD"),
         ({"model": "claude-sonet-4-6"}, "model", "did you mean claude-sonnet-4-6"),
         ({"requests_per_hour": "-1"}, "requests_per_hour", "between 0"),
@@ -260,7 +301,7 @@ def test_page_defaults_open_the_price_pages_on_the_plan() -> None:
 def test_the_ui_building_blocks_never_import_streamlit() -> None:
     code = (
         "import sys, json; import ui.scenario, ui.form, ui.charts, ui.tables, ui.report, ui.labels, ui.columns, "
-        "ui.dry_run; "
+        "ui.dry_run, ui.rates, ui.throughput, ui.conversation, ui.actual_costs, ui.plan_files; "
         "print(json.dumps('streamlit' in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout

@@ -48,16 +48,19 @@ __all__ = [
     "ACTUAL_COLOR",
     "actual_csv_text",
     "actual_json_text",
+    "admin_period",
     "category_table",
     "cost_report_table",
     "day_table",
     "dry_run_state",
     "fraction",
     "headline",
+    "latest_day",
     "model_table",
     "notes_of",
     "plan_state",
     "problem_rows",
+    "problems_heading",
     "reconcile_csv_text",
     "reconcile_figure",
     "reconcile_json_text",
@@ -68,6 +71,30 @@ __all__ = [
 
 ACTUAL_COLOR = "#D55E00"
 _MAX_REQUESTS_SHOWN = 200
+
+
+ADMIN_PERIOD_DAYS = 7
+"""The Admin reports a first visit fetches: the last week."""
+
+
+def admin_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The Admin reports' default dates: the last `ADMIN_PERIOD_DAYS` days up to today."""
+    return today - dt.timedelta(days=ADMIN_PERIOD_DAYS), today
+
+
+def latest_day(result: ActualCosts) -> dt.date:
+    """The newest day the usage was priced at (the default day when no record is dated)."""
+    return max((day.day for day in result.days), default=result.default_day)
+
+
+def problems_heading(result: ActualCosts) -> str:
+    """'**Problems** (2 errors, 1 warning)': Markdown, counts with their plurals."""
+    errors = len(result.errors)
+    warnings = len(result.problems) - errors
+    return (
+        f"**Problems** ({errors:,} error{'' if errors == 1 else 's'}, "
+        f"{warnings:,} warning{'' if warnings == 1 else 's'})"
+    )
 
 
 def headline(result: ActualCosts) -> list[tuple[str, str, str]]:

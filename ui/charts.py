@@ -14,6 +14,7 @@ from decimal import Decimal
 import plotly.graph_objects as go
 
 from estimator.batches.dry_run import DryRunResult
+from estimator.conversations import TurnsPoint
 from estimator.costs import CATEGORIES, Category, Estimate
 from estimator.format import format_tokens, format_usd
 from estimator.planning import BreakEven, ModelComparison, Sweep
@@ -33,6 +34,7 @@ __all__ = [
     "money_ticks",
     "request_steps",
     "requests_figure",
+    "turns_figure",
 ]
 
 MODE_COLORS: dict[Mode, str] = {
@@ -63,6 +65,10 @@ _LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "l
 
 def _usd(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _requests(count: int) -> str:
+    return f"{format_tokens(count)} request" + ("" if count == 1 else "s")
 
 
 def _money_axis(title: str) -> dict[str, object]:
@@ -102,7 +108,7 @@ def breakdown_figure(result: Estimate) -> go.Figure:
     ]
     layout = {
         "barmode": "stack",
-        "title": {"text": f"What each mode pays for ({format_tokens(result.workload.requests)} requests)"},
+        "title": {"text": f"What each mode pays for ({_requests(result.workload.requests)})"},
         "yaxis": _money_axis(f"Cost per {plot_text(result.workload.period)} (USD)"),
         "xaxis": {"title": {"text": "Mode"}},
         "legend": _LEGEND_BELOW,
@@ -140,7 +146,7 @@ def dry_run_figure(result: DryRunResult) -> go.Figure:
         top = item.high_usd if item.available else None
         figure.add_annotation(x=name, y=_usd(top) or 0, text=text, showarrow=False, yanchor="bottom")
     figure.update_layout(
-        title={"text": f"The file in each mode ({format_tokens(result.requests)} requests)"},
+        title={"text": f"The file in each mode ({_requests(result.requests)})"},
         yaxis=_money_axis("Expected cost (USD)"),
         xaxis={"title": {"text": "Mode"}},
         margin={"t": 60},
@@ -218,6 +224,41 @@ def request_steps(current: int, points: int = 41) -> list[int]:
     spread, including the plan's own."""
     upper = min(max(2 * current, 10), MAX_REQUESTS)
     return sorted({upper * step // (points - 1) for step in range(points)} | {current})
+
+
+def turns_figure(points: Sequence[TurnsPoint], *, current_turns: int) -> go.Figure:
+    """Cost per conversation against its number of turns, each mode a line: without caching the cost grows
+    with the square of the turns, with caching far slower. The conversation's own number is marked."""
+    x = [point.turns for point in points]
+    traces = []
+    for mode in MODES:
+        series = [point.per_conversation_usd.get(mode) for point in points]
+        if all(value is None for value in series):
+            continue  # unpriced for this model (or channel): no line rather than a line at $0
+        cached = mode.endswith("cached")
+        traces.append(
+            {
+                "type": "scatter",
+                "name": MODE_LABELS[mode] + ("" if cached else " (no caching)"),
+                "x": x,
+                "y": [_usd(value) for value in series],
+                "mode": "lines",
+                "line": {"color": MODE_COLORS[mode], "width": 2.5, "dash": "solid" if cached else "dash"},
+                "customdata": [format_usd(value) if value is not None else NOT_PRICED for value in series],
+                "hovertemplate": f"{MODE_LABELS[mode]}: %{{customdata}}<extra></extra>",
+            }
+        )
+    text = f"Your conversation: {format_tokens(current_turns)} turns"
+    layout = {
+        "hovermode": "x unified",
+        "title": {"text": "Cost per conversation against the number of turns"},
+        "height": 480,
+        "xaxis": {"title": {"text": "Turns per conversation"}, "separatethousands": True, "rangemode": "tozero"},
+        "yaxis": _money_axis("Cost per conversation (USD)"),
+        "legend": _LEGEND_BELOW,
+        "shapes": [_marker_line(x=float(current_turns), group="plan", text=text, dash="solid")],
+    }
+    return go.Figure({"data": traces, "layout": layout})
 
 
 def comparison_figure(comparisons: Sequence[ModelComparison]) -> go.Figure:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from estimator.batches.dry_run import DryRunResult, ModeRange
+from estimator.batches.dry_run import DEFAULT_THINKING_RATIO, DryRunResult, ModeRange
+from estimator.batches.results import ServerToolUse
 from estimator.format import format_percent, format_tokens, format_usd
 from estimator.workload import MODES, Mode
 from ui.columns import (
@@ -28,11 +29,14 @@ from ui.columns import (
 from ui.labels import MODE_LABELS, NOT_PRICED
 
 __all__ = [
+    "PAGE_WORDS",
     "DryRunOptions",
     "ProgressThrottle",
+    "assumption_lines",
     "cache_table",
     "cost_table",
     "dry_run_options",
+    "media_table",
     "model_table",
     "plural",
     "problem_counts_text",
@@ -41,6 +45,7 @@ __all__ = [
     "range_table",
     "range_text",
     "savings_rows",
+    "server_tools_table",
     "split_table",
     "summary_text",
 ]
@@ -56,6 +61,7 @@ class DryRunOptions:
     output_ratio: Decimal
     exact: Counting
     as_of: dt.date | None
+    thinking_ratio: Decimal = DEFAULT_THINKING_RATIO
 
 
 def dry_run_options(state: Mapping[str, Any], *, today: dt.date, has_api_key: bool) -> DryRunOptions:
@@ -69,6 +75,7 @@ def dry_run_options(state: Mapping[str, Any], *, today: dt.date, has_api_key: bo
         output_ratio=(widget_decimal(state["dry_run_output_pct"]) or Decimal(0)) / 100,
         exact=counting,
         as_of=None if day in (None, today) else day,
+        thinking_ratio=(widget_decimal(state["dry_run_thinking_pct"]) or Decimal(0)) / 100,
     )
 
 
@@ -194,15 +201,18 @@ def range_table(result: DryRunResult) -> Table:
 
 
 def model_table(result: DryRunResult) -> Table:
-    """Tokens per model: input with its range, output, and how they were counted."""
+    """Tokens per model: input with its range, output (thinking apart, when any request thinks), and how
+    they were counted."""
     rows: list[dict[str, Cell]] = [
         {
             "Model": model.model_name,
             "Requests": model.requests,
+            "Multi-turn": model.multi_turn_requests,
             "Input": model.input_tokens_expected,
             "Input low": model.input_tokens_low,
             "Input high": model.input_tokens_high,
-            "Output": model.output_tokens_expected,
+            "Output": model.visible_output_tokens_expected,
+            "Thinking": model.thinking_tokens_expected,
             "Output max": model.output_tokens_max,
             "Counted": model.count_detail,
         }
@@ -211,14 +221,127 @@ def model_table(result: DryRunResult) -> Table:
     columns = {
         "Model": text_column(),
         "Requests": count_column(),
-        "Input": count_column("Expected input tokens, all requests"),
+        "Multi-turn": count_column("Requests that carry earlier turns (their cache breakpoints are priced as given)"),
+        "Input": count_column("Expected input tokens, all requests (images and PDFs included)"),
         "Input low": count_column("Low end of the input count's error band"),
         "Input high": count_column("High end of the input count's error band"),
-        "Output": count_column("Expected output tokens (the share of max_tokens above)"),
-        "Output max": count_column("Output tokens if every request used its max_tokens"),
+        "Output": count_column("Expected visible output tokens (the share of max_tokens above)"),
+        "Thinking": count_column("Expected thinking tokens (the share of the thinking budget above): billed as output"),
+        "Output max": count_column("Output tokens, thinking included, if every request used its max_tokens"),
         "Counted": text_column("How the tokens were counted", width="medium"),
     }
+    if not any(model.thinking_tokens_expected for model in result.models):
+        del columns["Thinking"]
+    if not any(model.multi_turn_requests for model in result.models):
+        del columns["Multi-turn"]
     return Table(rows, columns)
+
+
+def media_table(result: DryRunResult) -> Table | None:
+    """Images and PDFs per model, counted offline from their headers, with the range their rules allow; None
+    when the file has none."""
+    models = [model for model in result.models if model.media.images or model.media.pdfs]
+    if not models:
+        return None
+    rows: list[dict[str, Cell]] = [
+        {
+            "Model": model.model_name,
+            "Images": model.media.images,
+            "Image tokens": model.media.image_tokens_expected,
+            "Image range": _range(model.media.image_tokens_low, model.media.image_tokens_high),
+            "PDFs": model.media.pdfs,
+            "PDF pages": model.media.pdf_pages,
+            "PDF tokens": model.media.pdf_tokens_expected,
+            "PDF range": _range(model.media.pdf_tokens_low, model.media.pdf_tokens_high),
+        }
+        for model in models
+    ]
+    columns = {
+        "Model": text_column(),
+        "Images": count_column(),
+        "Image tokens": count_column("Expected tokens of every image, from its pixel size (already in Input)"),
+        "Image range": text_column("Low – high, as the model generation's resize rules allow"),
+        "PDFs": count_column(),
+        "PDF pages": count_column(),
+        "PDF tokens": count_column("Expected tokens: text plus a page image per page (already in Input)"),
+        "PDF range": text_column("Low – high, per page"),
+    }
+    return Table(rows, columns)
+
+
+def server_tools_table(result: DryRunResult) -> Table | None:
+    """Server tools found in the requests' `tools`, and what the priced ones are expected to cost; None when no
+    request carries one."""
+    models = [model for model in result.models if _uses_server_tools(model.server_tools)]
+    if not models:
+        return None
+    search = money_decimals(model.server_tools.web_search_usd_expected for model in models)
+    code = money_decimals(model.server_tools.code_execution_usd for model in models)
+    rows: list[dict[str, Cell]] = [
+        {
+            "Model": model.model_name,
+            "Web search requests": model.server_tools.web_search_requests,
+            "Searches": model.server_tools.web_searches_expected,
+            "Searches high": model.server_tools.web_searches_high,
+            "Web search cost": display_number(model.server_tools.web_search_usd_expected, search),
+            "Web fetch requests": model.server_tools.web_fetch_requests,
+            "Code execution requests": model.server_tools.code_execution_requests,
+            "Free with web tools": model.server_tools.code_execution_free_requests,
+            "Container hours": display_number(model.server_tools.code_execution_hours, 2),
+            "Code execution cost": display_number(model.server_tools.code_execution_usd, code),
+        }
+        for model in models
+    ]
+    columns = {
+        "Model": text_column(),
+        "Web search requests": count_column("Requests whose tools include web search"),
+        "Searches": count_column("Expected searches (the assumption above), at most each tool's max_uses"),
+        "Searches high": count_column("Searches if every request used its max_uses"),
+        "Web search cost": money_column(search, "Expected search fees, the same in every mode"),
+        "Web fetch requests": count_column("No fee: the fetched content is input, and cannot be counted offline"),
+        "Code execution requests": count_column("Requests that pay container time"),
+        "Free with web tools": count_column("Requests whose code execution is free alongside the dated web tools"),
+        "Container hours": Column("number", "%,.2f", "Expected container-hours, each session at least the minimum"),
+        "Code execution cost": money_column(code, "Container time; blank: no rate in the price table"),
+    }
+    return Table(rows, columns)
+
+
+def _uses_server_tools(tools: ServerToolUse) -> bool:
+    return bool(
+        tools.web_search_requests
+        or tools.web_fetch_requests
+        or tools.code_execution_requests
+        or tools.code_execution_free_requests
+    )
+
+
+def _range(low: int, high: int) -> str:
+    return f"{format_tokens(low)} – {format_tokens(high)}"
+
+
+PAGE_WORDS: dict[str, str | None] = {
+    "--hit-rate": "the hit rate above",
+    "--output-ratio": "Expected output above",
+    "--thinking-ratio": "Expected thinking above",
+    "--web-searches": None,
+    "--code-execution-minutes": None,
+}
+"""The dry run states its assumptions with the CLI's flags; on this page, the inputs that set them (None: the
+page has no input for it, and the flag is left out)."""
+
+
+def assumption_lines(result: DryRunResult) -> list[str]:
+    """Every assumption the costs rest on, each naming the input of this page that changes it."""
+    lines = []
+    for assumption in result.assumptions:
+        for flag, words in PAGE_WORDS.items():
+            if words is None:
+                assumption = assumption.replace(f" ({flag})", "")
+            else:
+                assumption = assumption.replace(f"({flag})", f"({words})").replace(f"set {flag}", f"set {words}")
+        lines.append(assumption)
+    return lines
 
 
 def cache_table(result: DryRunResult) -> Table:

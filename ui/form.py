@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from estimator.batches.dry_run import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO
+from estimator.batches.dry_run import DEFAULT_HIT_RATE, DEFAULT_OUTPUT_RATIO, DEFAULT_THINKING_RATIO
 from estimator.costs import Estimate, estimate
 from estimator.errors import EstimatorError
 from estimator.planning import hit_rate_from_traffic
@@ -61,7 +61,19 @@ _DIRECT_FIELDS = (
     "tool_use",
     "geo",
     "fast",
+    "thinking_tokens",
+    "tokens_per_web_fetch",
+    "code_execution_with_web_tools",
+    "channel",
+    "endpoint",
 )
+_DECIMAL_FIELDS = (
+    "web_searches_per_request",
+    "web_fetches_per_request",
+    "code_execution_sessions_per_request",  # before the minutes: minutes without sessions are refused
+    "code_execution_minutes_per_session",
+)
+"""Workload fields held by float widgets (fractions allowed): read back as the Decimal each one shows."""
 
 # Errors raised while pricing a valid workload, by the words they start with (the estimator's
 # InvalidWorkloadError carries no field name yet; see the app's report).
@@ -76,9 +88,9 @@ class FormResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-OPTION_FALLBACKS: dict[str, Any] = {"geo": "global", "fast": False, "cache_ttl": "5m"}
-"""Options a model may not offer, and the value the plan falls back to when it does not."""
-_OPTION_TRIALS: dict[str, Any] = {"geo": "us", "fast": True, "cache_ttl": "1h"}
+OPTION_FALLBACKS: dict[str, Any] = {"geo": "global", "fast": False, "cache_ttl": "5m", "endpoint": "global"}
+"""Options a model (or a channel) may not offer, and the value the plan falls back to when it does not."""
+_OPTION_TRIALS: dict[str, Any] = {"geo": "us", "fast": True, "cache_ttl": "1h", "endpoint": "regional"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,7 @@ def widget_state(
         hit_rate_source=HIT_FROM_VALUE if requests_per_hour is None else HIT_FROM_TRAFFIC,
         cache_hit_rate_pct=float(workload.cache_hit_rate * 100),
         requests_per_hour=float(requests_per_hour if requests_per_hour is not None else DEFAULT_REQUESTS_PER_HOUR),
-        web_searches_per_request=float(workload.web_searches_per_request),
+        **{name: float(getattr(workload, name)) for name in _DECIMAL_FIELDS},
         as_of=workload.as_of or today,
         tokens_measured_for=workload.tokens_measured_for or MEASURED_FOR_PLAN_MODEL,
     )
@@ -165,8 +177,11 @@ def page_defaults(workload: Workload, *, today: dt.date) -> dict[str, Any]:
         "batch_paste": "",
         "dry_run_hit_rate_pct": float(DEFAULT_HIT_RATE * 100),
         "dry_run_output_pct": float(DEFAULT_OUTPUT_RATIO * 100),
+        "dry_run_thinking_pct": float(DEFAULT_THINKING_RATIO * 100),
         "dry_run_counting": "none",
         "dry_run_as_of": workload.as_of or today,
+        "throughput_tier": "start",
+        "currency_code": "",
     }
 
 
@@ -174,7 +189,7 @@ def workload_from_widgets(state: Mapping[str, Any], *, today: dt.date, table: Pr
     """The workload the widgets describe. A date equal to today means "today": the link then carries
     no date, so it prices the plan on the day it is opened."""
     raw: dict[str, object] = {name: state[name] for name in _DIRECT_FIELDS}
-    raw["web_searches_per_request"] = widget_decimal(state["web_searches_per_request"])
+    raw.update({name: widget_decimal(state[name]) for name in _DECIMAL_FIELDS})
     chosen_day = state["as_of"]
     raw["as_of"] = None if chosen_day in (None, today) else chosen_day
     measured = state["tokens_measured_for"]

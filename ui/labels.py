@@ -59,6 +59,17 @@ FIELD_LABELS: dict[str, str] = {
     "geo": "Data residency",
     "fast": "Fast mode",
     "tokens_measured_for": "Tokens measured for",
+    "thinking_tokens": "Thinking tokens per request",
+    "web_fetches_per_request": "Web fetches per request",
+    "tokens_per_web_fetch": "Tokens per web fetch",
+    "code_execution_sessions_per_request": "Code-execution sessions per request",
+    "code_execution_minutes_per_session": "Minutes per code-execution session",
+    "code_execution_with_web_tools": "Code execution with web tools",
+    "channel": "Channel",
+    "endpoint": "Endpoint",
+    "overrides": "Negotiated rates",
+    "currency": "Currency",
+    "tier": "Account tier",
 }
 
 

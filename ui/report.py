@@ -16,7 +16,7 @@ from estimator.report import CSV_COLUMNS
 from pricing import PriceTable
 from pricing.cli import format_rate
 from ui.labels import CATEGORY_LABELS, FIELD_LABELS, MODE_LABELS, NOT_PRICED, percent_of_fraction
-from ui.tables import RATE_COLUMNS, source_lines
+from ui.tables import RATE_COLUMNS, price_basis, source_lines
 
 __all__ = ["csv_text", "json_text", "markdown_report"]
 
@@ -72,22 +72,37 @@ def _assumptions(result: Estimate, requests_per_hour: Decimal | None) -> list[st
             f" (derived from {decimal_text(requests_per_hour)} requests per hour arriving at random, "
             f"{workload.cache_ttl} TTL)"
         )
-    return [
+    thinking = f" + thinking {format_tokens(workload.thinking_tokens)}" if workload.thinking_tokens else ""
+    lines = [
         "## Assumptions",
         "",
         f"- **Model**: {result.model_name} (`{result.model_id}`), prices in effect since "
         f"{result.prices_effective_from}, as of {result.as_of}",
         f"- **Requests**: {format_tokens(workload.requests)} per {workload.period}",
         f"- **Per request**: shared prefix {format_tokens(workload.prefix_tokens)} tokens, unique input "
-        f"{format_tokens(workload.unique_input_tokens)}, output {format_tokens(workload.output_tokens)}; "
+        f"{format_tokens(workload.unique_input_tokens)}, output {format_tokens(workload.output_tokens)}{thinking}; "
         f"prompt {format_tokens(result.prompt_tokens)} tokens, cacheable prefix "
         f"{format_tokens(result.cacheable_prefix_tokens)}{tools}",
         f"- **Caching**: {workload.cache_ttl} TTL, {hit_rate} hits"
         + ("" if result.caching_possible else " — the prefix cannot be cached (see warnings)"),
         f"- **Options**: data residency {workload.geo}; fast mode {'on' if workload.fast else 'off'}; "
         f"tools {workload.tool_use}; {decimal_text(workload.web_searches_per_request)} web searches per request",
-        "",
     ]
+    if workload.web_fetches_per_request:
+        lines.append(
+            f"- **Web fetch**: {decimal_text(workload.web_fetches_per_request)} fetches per request of "
+            f"{format_tokens(workload.tokens_per_web_fetch)} tokens each, billed as input"
+        )
+    if workload.code_execution_sessions_per_request:
+        free = " (free: the requests carry web search or fetch)" if workload.code_execution_with_web_tools else ""
+        lines.append(
+            f"- **Code execution**: {decimal_text(workload.code_execution_sessions_per_request)} sessions per "
+            f"request of {decimal_text(workload.code_execution_minutes_per_session)} minutes{free}"
+        )
+    channel = result.channel.name if result.channel is not None else workload.channel
+    lines.append(f"- **Channel**: {channel}, {workload.endpoint} endpoint")
+    lines += [f"- **Prices**: {sentence}" for sentence in price_basis(result)]
+    return [*lines, ""]
 
 
 def _costs(result: Estimate) -> list[str]:

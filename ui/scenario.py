@@ -51,7 +51,22 @@ DEFAULT_WORKLOAD = Workload(
 """The README's worked example: what a first visit shows."""
 
 CORE_FIELDS = ("model", "requests", "period", "prefix_tokens", "unique_input_tokens", "output_tokens", "cache_ttl")
-OPTIONAL_FIELDS = ("web_searches_per_request", "tool_use", "geo", "fast", "as_of", "tokens_measured_for")
+OPTIONAL_FIELDS = (
+    "web_searches_per_request",
+    "tool_use",
+    "geo",
+    "fast",
+    "as_of",
+    "tokens_measured_for",
+    "thinking_tokens",
+    "web_fetches_per_request",
+    "tokens_per_web_fetch",
+    "code_execution_sessions_per_request",  # before the minutes: minutes without sessions are refused
+    "code_execution_minutes_per_session",
+    "code_execution_with_web_tools",
+    "channel",
+    "endpoint",
+)
 HIT_RATE = "cache_hit_rate"
 TRAFFIC = "requests_per_hour"
 PARAM_NAMES = (*CORE_FIELDS, HIT_RATE, TRAFFIC, *OPTIONAL_FIELDS)
@@ -64,6 +79,7 @@ MAX_PARAM_CHARS = 100
 """No value of a workload parameter is longer; a longer one is refused before it is parsed."""
 
 _ESTIMATOR_DEFAULTS: dict[str, Any] = {field.name: field.default for field in dataclasses.fields(Workload)}
+_FLAGS = ("fast", "code_execution_with_web_tools")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -99,7 +115,8 @@ def workload_from_params(
         if name not in values:
             continue
         try:
-            fields[name] = _validated(base, name, _parse(name, values[name], table))
+            # Checked against the fields accepted so far: a link's minutes of code execution need its sessions.
+            fields[name] = _validated(dataclasses.replace(base, **fields), name, _parse(name, values[name], table))
         except (EstimatorError, PricingError) as error:
             errors.append(_ignored(name, values[name], str(error), base))
         except (ValueError, ArithmeticError):  # beyond what the estimator names (e.g. 1e5000 as an integer)
@@ -145,13 +162,13 @@ def requests_per_hour_from_params(params: Params) -> tuple[Decimal | None, list[
 def apply_fields(base: Workload, raw: Mapping[str, object]) -> tuple[Workload, dict[str, str]]:
     """`base` with each field of `raw` that the estimator accepts; a message for each one it refuses.
 
-    Fields are checked one by one (the Workload checks each field on its own), so every bad input gets its
-    own message and the good ones still apply."""
+    Fields are checked one by one, in order, each against `base` with the fields accepted before it (minutes
+    of code execution need its sessions), so every bad input gets its own message and the good ones apply."""
     accepted: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in raw.items():
         try:
-            accepted[name] = _validated(base, name, value)
+            accepted[name] = _validated(dataclasses.replace(base, **accepted), name, value)
         except EstimatorError as error:
             errors[name] = str(error)
         except (ValueError, ArithmeticError):  # beyond what the estimator names: still a message, never a crash
@@ -188,11 +205,11 @@ def _parse(name: str, text: str, table: PriceTable) -> object:
         except UnknownModelError as error:
             hint = f" (did you mean {', '.join(error.suggestions)}?)" if error.suggestions else ""
             raise PricingError(f"no model is called {text!r}{hint}") from None
-    if name == "fast":
+    if name in _FLAGS:
         lowered = text.strip().lower()
         if lowered in _TRUE + _FALSE:
             return lowered in _TRUE
-        raise EstimatorError(f"fast must be true or false, got {text!r}")
+        raise EstimatorError(f"{name} must be true or false, got {text!r}")
     if name == "tokens_measured_for" and text.strip() == "":
         return None
     return text

@@ -21,24 +21,35 @@ from typing import Any, Final, Literal, ParamSpec
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from estimator.costs import priced_table
+from estimator.currency import ExchangeRates
+from estimator.errors import EstimatorError
+from estimator.overrides import NegotiatedRates
 from pricing import PriceTable, load_price_table
 from ui.charts import PLOT_CONFIG
 from ui.columns import Column, Table
+from ui.conversation import widget_defaults as conversation_defaults
 from ui.form import PricedPlan, page_defaults, price_plan, widget_state, workload_from_widgets
+from ui.rates import Currency, currency_code
 from ui.scenario import DEFAULT_WORKLOAD, requests_per_hour_from_params, workload_from_params
 
 __all__ = [
     "API_KEY",
+    "EXCHANGE_RATES",
     "KEEP",
+    "NEGOTIATED",
     "Plan",
     "api_key",
+    "currency",
     "current_plan",
     "init_session_state",
     "offer_download",
     "page_boundary",
+    "plan_table",
     "price_table",
     "show_figure",
     "show_table",
+    "staleness_warning",
 ]
 
 API_KEY: Final = "anthropic_api_key"
@@ -46,6 +57,10 @@ API_KEY: Final = "anthropic_api_key"
 KEEP: Final[Literal["session"]] = "session"
 """`persist_state` of every widget: its value outlives its page, so switching pages loses nothing."""
 LINK_ERRORS: Final = "link_errors"
+NEGOTIATED: Final = "negotiated_rates"
+"""Session-state key of the uploaded negotiated rates (`NegotiatedRates`), applied to every plan of the session."""
+EXCHANGE_RATES: Final = "exchange_rates"
+"""Session-state key of the uploaded exchange rates (`ExchangeRates`); the currency shown is `currency_code`."""
 _PLAN_MEMO: Final = "_plan_memo"
 _log = logging.getLogger("claude_cost_planner.app")
 P = ParamSpec("P")
@@ -58,6 +73,31 @@ def price_table() -> PriceTable:
 
 def today() -> dt.date:
     return dt.date.today()
+
+
+def plan_table() -> PriceTable:
+    """The table plans are priced with: the public one, with the session's negotiated rates applied (the
+    estimator caches the result per file, so every rerun gets the same table back)."""
+    negotiated = st.session_state.get(NEGOTIATED)
+    return priced_table(price_table(), negotiated if isinstance(negotiated, NegotiatedRates) else None)
+
+
+def currency() -> Currency | None:
+    """The currency to show beside USD, when an exchange-rate file and a code it covers are both given."""
+    rates = st.session_state.get(EXCHANGE_RATES)
+    code = str(st.session_state.get("currency_code") or "")
+    if not isinstance(rates, ExchangeRates) or not code.strip():
+        return None
+    try:
+        return Currency(rates, currency_code(code, rates))
+    except EstimatorError:  # shown beside the currency's input by the sidebar
+        return None
+
+
+def staleness_warning(table: PriceTable, day: dt.date) -> None:
+    """Warn, where prices are shown, when they are asked for long after the table was last checked."""
+    if warning := table.staleness_warning(day):
+        st.warning(warning[0].upper() + warning[1:], icon=":material/history:")
 
 
 def api_key_from_environment() -> str | None:
@@ -89,6 +129,7 @@ def init_session_state(table: PriceTable, day: dt.date) -> bool:
     rate, _ = requests_per_hour_from_params(params)
     st.session_state.update(widget_state(workload, requests_per_hour=rate, today=day, table=table))
     st.session_state.update(page_defaults(workload, today=day))
+    st.session_state.update(conversation_defaults(workload.model, today=day))
     st.session_state[LINK_ERRORS] = errors
     st.session_state[API_KEY] = api_key_from_environment()
     return True
@@ -98,14 +139,15 @@ Plan = PricedPlan
 
 
 def current_plan() -> PricedPlan:
-    """The plan the sidebar's widgets describe, priced once per change of the inputs (not once per run)."""
-    table = price_table()
+    """The plan the sidebar's widgets describe, priced once per change of the inputs or of the negotiated
+    rates (not once per run)."""
+    table = plan_table()
     form = workload_from_widgets(st.session_state.to_dict(), today=today(), table=table)
     memo = st.session_state.get(_PLAN_MEMO)
-    if isinstance(memo, PricedPlan) and memo.form == form:
-        return memo
+    if isinstance(memo, tuple) and memo[0] is table and memo[1].form == form:
+        return memo[1]  # type: ignore[no-any-return]
     plan = price_plan(form, table=table)
-    st.session_state[_PLAN_MEMO] = plan
+    st.session_state[_PLAN_MEMO] = (table, plan)
     return plan
 
 

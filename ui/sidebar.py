@@ -13,11 +13,16 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from estimator.currency import ExchangeRates
+from estimator.errors import EstimatorError
+from estimator.overrides import NegotiatedRates
+from estimator.workload import CHANNELS
 from pricing import PriceTable
 from ui.columns import factor_text
 from ui.form import HIT_FROM_TRAFFIC, HIT_FROM_VALUE, OPTION_FALLBACKS, PERIODS, PricedPlan, model_options
 from ui.labels import percent_of_fraction, plain
-from ui.session import API_KEY, KEEP, api_key_from_environment
+from ui.rates import currency_code, read_exchange_rates, read_overrides
+from ui.session import API_KEY, EXCHANGE_RATES, KEEP, NEGOTIATED, api_key_from_environment, price_table
 
 __all__ = ["Slots", "render_api_key_field", "render_workload_form", "show_messages"]
 
@@ -25,8 +30,15 @@ Slots = dict[str, DeltaGenerator]
 
 TTL_LABELS = {"5m": "5 minutes", "1h": "1 hour"}
 TOOL_LABELS = {"off": "no tools", "auto": "auto / none", "any": "any / named tool"}
-OPTION_WORDS = {"geo": "global residency", "fast": "standard speed", "cache_ttl": "the 5-minute lifetime"}
+OPTION_WORDS = {
+    "geo": "global residency",
+    "fast": "standard speed",
+    "cache_ttl": "the 5-minute lifetime",
+    "endpoint": "the global endpoint",
+}
 """What the figures use instead of an option the model lacks (`ui.form.OPTION_FALLBACKS`), in words."""
+ENDPOINTS = ("global", "regional")
+ENDPOINT_LABELS = {"global": "global", "regional": "regional"}
 TOKEN_HELP = {
     "prefix_tokens": "Tools + system prompt + shared context: the part that can be cached.",
     "unique_input_tokens": "What follows the last cache breakpoint: the request's own input.",
@@ -122,19 +134,209 @@ def render_workload_form(table: PriceTable, today: dt.date, plan: PricedPlan) ->
         **_offered(plan, "fast", "Faster output at fast-mode rates, for real-time requests."),
     )
     slots["fast"] = st.container()
-    st.radio(
-        "Tools on every request",
-        tuple(TOOL_LABELS),
-        format_func=TOOL_LABELS.__getitem__,
-        key="tool_use",
-        persist_state=KEEP,
-    )
-    slots["tool_use"] = st.container()
-    st.number_input(
-        "Web searches per request", min_value=0.0, step=1.0, key="web_searches_per_request", persist_state=KEEP
-    )
-    slots["web_searches_per_request"] = st.container()
+    render_more_inputs(table, plan, slots)
+    render_own_terms(slots)
     return slots
+
+
+MORE_INPUTS = "sidebar_more"
+"""Session key of the "More" expander's open state: opened by the app when an input inside it has an error."""
+MORE_FIELDS = (
+    "thinking_tokens",
+    "tool_use",
+    "web_searches_per_request",
+    "web_fetches_per_request",
+    "tokens_per_web_fetch",
+    "code_execution_sessions_per_request",
+    "code_execution_minutes_per_session",
+    "code_execution_with_web_tools",
+    "channel",
+    "endpoint",
+)
+
+
+def render_more_inputs(table: PriceTable, plan: PricedPlan, slots: Slots) -> None:
+    """Thinking, server tools and the channel: inputs most plans leave at zero, kept out of the way until
+    needed (the expander opens by itself when one of them has an error)."""
+    if any(name in plan.errors for name in MORE_FIELDS):
+        st.session_state[MORE_INPUTS] = True
+    with st.expander("More: thinking, tools, channel", key=MORE_INPUTS, on_change="rerun"):
+        st.number_input(
+            "Thinking tokens per request",
+            min_value=0,
+            step=100,
+            key="thinking_tokens",
+            help="Extended thinking: billed as output, shown apart. An assumption: it varies with effort and task.",
+            persist_state=KEEP,
+        )
+        slots["thinking_tokens"] = st.container()
+        st.radio(
+            "Tools on every request",
+            tuple(TOOL_LABELS),
+            format_func=TOOL_LABELS.__getitem__,
+            key="tool_use",
+            horizontal=True,
+            persist_state=KEEP,
+        )
+        slots["tool_use"] = st.container()
+        st.number_input(
+            "Web searches per request", min_value=0.0, step=1.0, key="web_searches_per_request", persist_state=KEEP
+        )
+        slots["web_searches_per_request"] = st.container()
+        st.number_input(
+            "Web fetches per request",
+            min_value=0.0,
+            step=1.0,
+            key="web_fetches_per_request",
+            help="No fee of its own: the fetched content is billed as input.",
+            persist_state=KEEP,
+        )
+        st.number_input(
+            "Tokens per web fetch",
+            min_value=0,
+            step=500,
+            key="tokens_per_web_fetch",
+            help="A 10 kB page ≈ 2,500 tokens, 100 kB ≈ 25,000.",
+            persist_state=KEEP,
+        )
+        slots["web_fetches_per_request"] = slots["tokens_per_web_fetch"] = st.container()
+        st.number_input(
+            "Code-execution sessions per request",
+            min_value=0.0,
+            step=0.1,
+            key="code_execution_sessions_per_request",
+            help="Container sessions a request opens: 0.3 when three requests in ten run code.",
+            persist_state=KEEP,
+        )
+        st.number_input(
+            "Minutes per session",
+            min_value=0.0,
+            step=1.0,
+            key="code_execution_minutes_per_session",
+            help="Each session is billed at least the table's minimum.",
+            persist_state=KEEP,
+        )
+        st.checkbox(
+            "With web search / fetch 20260209 or later (code execution free)",
+            key="code_execution_with_web_tools",
+            persist_state=KEEP,
+        )
+        slots["code_execution_sessions_per_request"] = slots["code_execution_minutes_per_session"] = st.container()
+        slots["code_execution_with_web_tools"] = slots["code_execution_sessions_per_request"]
+        channel_names = {channel: table.rules.channels.rule(channel).name for channel in CHANNELS}
+        st.selectbox(
+            "Channel",
+            CHANNELS,
+            format_func=channel_names.__getitem__,
+            key="channel",
+            help="Where the tokens are bought. Partners set their own prices: the figures are Anthropic's list "
+            "prices, with the regional premium where documented.",
+            persist_state=KEEP,
+        )
+        slots["channel"] = st.container()
+        st.radio(
+            "Endpoint",
+            ENDPOINTS,
+            format_func=ENDPOINT_LABELS.__getitem__,
+            key="endpoint",
+            horizontal=True,
+            persist_state=KEEP,
+            **_offered(
+                plan, "endpoint", "A partner's global endpoint, or a regional one (a premium where documented)."
+            ),
+        )
+        slots["endpoint"] = st.container()
+
+
+OWN_TERMS = "sidebar_terms"
+OVERRIDES_UPLOAD = "overrides_upload"
+FX_UPLOAD = "fx_upload"
+OVERRIDES_ERROR = "overrides_error"
+FX_ERROR = "fx_error"
+
+
+def render_own_terms(slots: Slots) -> None:
+    """Negotiated rates and another currency, from the user's own files (kept for the session once read)."""
+    negotiated = st.session_state.get(NEGOTIATED)
+    rates = st.session_state.get(EXCHANGE_RATES)
+    if st.session_state.get(OVERRIDES_ERROR) or st.session_state.get(FX_ERROR):
+        st.session_state[OWN_TERMS] = True
+    with st.expander("Your rates and currency", key=OWN_TERMS, on_change="rerun"):
+        st.file_uploader(
+            "Negotiated rates (YAML overrides file)",
+            type=["yaml", "yml"],
+            key=OVERRIDES_UPLOAD,
+            on_change=_read_overrides_upload,
+            help="A discount per model or category, or explicit rates, with dates: applied on top of the public "
+            "table to every figure of the Plan and Compare pages.",
+        )
+        if isinstance(negotiated, NegotiatedRates):
+            st.caption(f"In use: {plain(negotiated.name or negotiated.source_name)} ({_rules(negotiated)})")
+            st.button("Use the public prices", key="overrides_remove", on_click=_remove, args=(NEGOTIATED,))
+        slots["overrides"] = st.container()
+        if error := st.session_state.get(OVERRIDES_ERROR):
+            slots["overrides"].error(plain(error), icon=":material/error:")
+        st.file_uploader(
+            "Exchange rates (CSV date,currency,per_usd)",
+            type=["csv", "txt"],
+            key=FX_UPLOAD,
+            on_change=_read_fx_upload,
+            help="Units of the currency one US dollar buys, per date: totals convert at the rate of the plan's date.",
+        )
+        st.text_input("Currency", key="currency_code", max_chars=3, placeholder="EUR", persist_state=KEEP)
+        slots["currency"] = st.container()
+        if error := st.session_state.get(FX_ERROR):
+            slots["currency"].error(plain(error), icon=":material/error:")
+        elif isinstance(rates, ExchangeRates):
+            st.caption(f"Rates from {plain(rates.source_name)}: {', '.join(rates.currencies)}")
+            _check_currency(rates, slots["currency"])
+
+
+def _rules(negotiated: NegotiatedRates) -> str:
+    count = len(negotiated.rules)
+    return f"{count} rule" + ("" if count == 1 else "s")
+
+
+def _check_currency(rates: ExchangeRates, slot: DeltaGenerator) -> None:
+    code = str(st.session_state.get("currency_code") or "")
+    if not code.strip():
+        slot.caption("Type a currency code to see the totals in it.")
+        return
+    try:
+        currency_code(code, rates)
+    except EstimatorError as error:
+        slot.error(plain(str(error)), icon=":material/error:")
+
+
+def _read_overrides_upload() -> None:
+    """A callback, so the plan priced in the same run already uses the new rates. Clearing the upload goes back
+    to the public prices; a bad file keeps the rates in use and says why it was refused."""
+    upload = st.session_state.get(OVERRIDES_UPLOAD)
+    st.session_state[OVERRIDES_ERROR] = None
+    if upload is None:
+        st.session_state[NEGOTIATED] = None
+        return
+    try:
+        st.session_state[NEGOTIATED] = read_overrides(upload.name, upload.getvalue(), table=price_table())
+    except EstimatorError as error:
+        st.session_state[OVERRIDES_ERROR] = str(error)
+
+
+def _read_fx_upload() -> None:
+    upload = st.session_state.get(FX_UPLOAD)
+    st.session_state[FX_ERROR] = None
+    if upload is None:
+        st.session_state[EXCHANGE_RATES] = None
+        return
+    try:
+        st.session_state[EXCHANGE_RATES] = read_exchange_rates(upload.name, upload.getvalue())
+    except EstimatorError as error:
+        st.session_state[FX_ERROR] = str(error)
+
+
+def _remove(key: str) -> None:
+    st.session_state[key] = None
+    st.session_state[OVERRIDES_ERROR] = None
 
 
 def _offered(plan: PricedPlan, name: str, help: str) -> dict[str, Any]:
@@ -167,6 +369,11 @@ def render_api_key_field() -> None:
         st.caption("Offline approximations: without a key, token counts from text are estimates.")
 
 
+SLOT_OF_CODE = {"negotiated_rates": "overrides"}
+"""Warnings shown beside another input than the field they name (the negotiated rates concern the model's
+prices, but are read from the overrides file)."""
+
+
 def show_messages(slots: Slots, plan: PricedPlan) -> None:
     """Each error and warning beside the input it concerns; an option the model lacks, marked beside it."""
     for name, message in plan.errors.items():
@@ -178,7 +385,7 @@ def show_messages(slots: Slots, plan: PricedPlan) -> None:
                 f"{plain(plan.unavailable[name])}. The figures are for {fallback}.", icon=":material/block:"
             )
     for warning in plan.warnings:
-        slot = slots.get(warning.field or "model", slots["model"])
+        slot = slots.get(SLOT_OF_CODE.get(warning.code) or warning.field or "model", slots["model"])
         if warning.severity == "warning":
             slot.warning(warning.message, icon=":material/warning:")
         else:

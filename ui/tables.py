@@ -15,7 +15,7 @@ from decimal import Decimal
 from estimator.costs import Estimate
 from estimator.format import format_percent, format_tokens, format_usd
 from estimator.planning import BudgetResult, ModelComparison
-from estimator.results import ModeCost
+from estimator.results import EstimateWarning, ModeCost
 from estimator.tokens.counting import TokenEstimate
 from estimator.workload import MODES, Mode
 from pricing import Model, PricePeriod, PriceTable, PricingError, RateSet
@@ -37,6 +37,7 @@ from ui.columns import (
 from ui.labels import MODE_LABELS, NOT_PRICED, percent_of_fraction
 
 __all__ = [
+    "HEADER_CODES",
     "RATE_COLUMNS",
     "RATE_LABELS",
     "budget_text",
@@ -44,8 +45,10 @@ __all__ = [
     "comparison_table",
     "history_notes",
     "history_table",
+    "listed_warnings",
     "mode_delta",
     "model_facts",
+    "price_basis",
     "price_list_table",
     "price_notes_table",
     "rate_change_table",
@@ -110,6 +113,27 @@ def verdict(result: Estimate, *, band: tuple[Decimal, Decimal]) -> tuple[str, st
         catches.append("the hit rate depends on requests arriving within the cache lifetime")
     catch = f"The catch: {'; '.join(catches)}." if catches else ""
     return headline + ".", catch
+
+
+HEADER_CODES = frozenset({"channel_prices", "negotiated_rates"})
+"""Warnings that say what the prices are: shown with the verdict (`price_basis`), not again among the traps."""
+
+
+def price_basis(result: Estimate) -> list[str]:
+    """What the figures' prices are, when they are not the public Claude API list: a partner channel's basis,
+    the negotiated rates applied (as the CLI's header says them)."""
+    sentences = []
+    if result.channel is not None and result.channel.set_by_partner:
+        sentences.append(result.channel.basis)
+    if result.negotiated is not None:
+        sentence = result.negotiated.sentence
+        sentences.append(sentence[0].upper() + sentence[1:] + ".")
+    return sentences
+
+
+def listed_warnings(result: Estimate) -> tuple[EstimateWarning, ...]:
+    """The plan's warnings less those `price_basis` already says."""
+    return tuple(warning for warning in result.warnings if warning.code not in HEADER_CODES)
 
 
 def mode_delta(result: Estimate, mode: ModeCost) -> tuple[str, str] | None:

@@ -22,7 +22,8 @@ from estimator.usage.actuals import ActualCosts, actual_costs
 from estimator.usage.reconcile import Reconciliation, reconcile
 from pricing import PriceTable, PricingError
 from ui import actual_costs as build
-from ui.session import KEEP, offer_download, price_table, show_table, today
+from ui.dry_run import ProgressThrottle
+from ui.session import KEEP, offer_download, price_table, show_table, staleness_warning, today
 
 ADMIN_KEY = "admin_key_input"
 """Session-state key of the typed Admin key (a password widget's own state: never shown, never stored)."""
@@ -37,13 +38,14 @@ CARD_WIDTH_PX = 220
 def defaults() -> dict[str, Any]:
     """The page's widget values on a first visit."""
     day = today()
+    admin_from, admin_to = build.admin_period(day)
     return {
         "actual_input": INPUTS[0],
         "actual_model": NO_MODEL,
         "actual_what_if_model": NO_MODEL,
         "actual_as_of": day,
-        "admin_from": day - dt.timedelta(days=7),
-        "admin_to": day,
+        "admin_from": admin_from,
+        "admin_to": admin_to,
         "admin_api": "legacy",
         ADMIN_KEY: "",
         "reconcile_hit_rate_pct": 90.0,
@@ -151,9 +153,12 @@ def fetch_now() -> None:
         st.error("Type an Admin API key first.", icon=":material/key:")
         return
     progress = st.progress(0.0, text="Fetching…")
+    throttle = ProgressThrottle()
 
     def on_progress(report: str, done: int, total: int) -> None:
-        progress.progress(min(done / total, 1.0) if total else 1.0, text=f"Fetching the {report} report…")
+        share = throttle.share(report, done, total)
+        if share is not None:
+            progress.progress(share, text=f"Fetching the {report} report…")
 
     try:
         fetched = fetch_reports(
@@ -206,6 +211,7 @@ def priced(table: PriceTable, sources: list[Source], options: Options) -> Actual
 
 
 def show_actual(table: PriceTable, result: ActualCosts) -> None:
+    staleness_warning(table, build.latest_day(result))
     row = st.container(horizontal=True)
     for label, value, help_text in build.headline(result):
         row.metric(label, value, help=help_text, border=True, width=CARD_WIDTH_PX)
@@ -236,9 +242,7 @@ def show_actual(table: PriceTable, result: ActualCosts) -> None:
         st.markdown("**Against Anthropic's cost report**")
         show_table(report, key="actual_cost_report")
     if result.problems:
-        st.markdown(
-            f"**Problems** ({len(result.errors):,} errors, {len(result.problems) - len(result.errors):,} warnings)"
-        )
+        st.markdown(build.problems_heading(result))
         st.dataframe(build.problem_rows(result), hide_index=True)
     render_use_as_plan(table, result)
     downloads = st.columns(2)

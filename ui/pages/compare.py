@@ -5,19 +5,29 @@ from __future__ import annotations
 import streamlit as st
 
 from estimator import EstimatorError, compare_models, format_tokens
+from estimator.overrides import NegotiatedPriceTable
 from estimator.report import comparison_rows, comparison_to_dict
 from pricing import PricingError
 from ui import charts, tables
 from ui.form import MEASURED_FOR_PLAN_MODEL
 from ui.labels import plain
 from ui.report import csv_text, json_text
-from ui.session import KEEP, current_plan, offer_download, price_table, show_figure, show_table, today
+from ui.session import (
+    KEEP,
+    current_plan,
+    offer_download,
+    plan_table,
+    show_figure,
+    show_table,
+    staleness_warning,
+    today,
+)
 
 VIEWS = ("Table", "Chart")
 
 
 def render() -> None:
-    table = price_table()
+    table = plan_table()
     plan = current_plan()
     workload = plan.result.workload if plan.result is not None else None
     if workload is None:
@@ -48,6 +58,13 @@ def render() -> None:
         f"The plan's workload ({format_tokens(workload.requests)} requests per {plain(workload.period)}) on every "
         f"model callable on {workload.as_of or today()}, cheapest first (by each model's cheapest mode)."
     )
+    staleness_warning(table, workload.as_of or today())
+    if isinstance(table, NegotiatedPriceTable):
+        st.info(
+            f"Priced with the negotiated rates from {plain(table.negotiated.source_name)} where a rule names the "
+            "model (or every model); the others at the public prices.",
+            icon=":material/storefront:",
+        )
     choice = st.session_state["tokens_measured_for"]
     note = tables.tokenizer_note(comparisons, measured_with=f"for {measured_labels[choice]}")
     if note:

@@ -19,7 +19,16 @@ from ui import charts
 from ui import dry_run as rows
 from ui.labels import NOT_PRICED, metric_label, plain
 from ui.report import json_text
-from ui.session import KEEP, api_key, offer_download, price_table, show_figure, show_table, today
+from ui.session import (
+    KEEP,
+    api_key,
+    offer_download,
+    price_table,
+    show_figure,
+    show_table,
+    staleness_warning,
+    today,
+)
 
 COUNTING_LABELS = {
     "none": "offline approximation",
@@ -40,7 +49,7 @@ def render() -> None:
     source = dry_run_source()
     if source is None:
         return
-    hits, output, counting, day = st.columns(4)
+    hits, output, thinking, counting, day = st.columns(5)
     hits.number_input(
         "Hit rate for repeated cached prefixes (%)",
         0.0,
@@ -51,6 +60,16 @@ def render() -> None:
     )
     output.number_input(
         "Expected output (% of max_tokens)", 0.0, 100.0, step=5.0, key="dry_run_output_pct", persist_state=KEEP
+    )
+    thinking.number_input(
+        "Expected thinking (% of budget)",
+        0.0,
+        100.0,
+        step=5.0,
+        key="dry_run_thinking_pct",
+        help="For requests that think: the share of budget_tokens they use (adaptive thinking: of the room "
+        "max_tokens leaves). Billed as output.",
+        persist_state=KEEP,
     )
     has_key = api_key() is not None
     if not has_key:
@@ -63,6 +82,7 @@ def render() -> None:
         counting.caption("Add an API key in the sidebar for exact counts.")
     day.date_input("Prices as of", key="dry_run_as_of", persist_state=KEEP)
     options = rows.dry_run_options(st.session_state.to_dict(), today=today(), has_api_key=has_key)
+    staleness_warning(table, options.as_of or today())
     result = dry_run_result(table, source, options)
     if result is None:
         return
@@ -119,6 +139,7 @@ def dry_run_result(table: PriceTable, source: DryRunSource, options: rows.DryRun
             upload,
             hit_rate=options.hit_rate,
             output_ratio=options.output_ratio,
+            thinking_ratio=options.thinking_ratio,
             as_of=options.as_of,
             exact=options.exact,
             api_key=api_key(),
@@ -179,6 +200,10 @@ def show_dry_run(result: DryRunResult) -> None:
         )
     elif result.requests:
         st.success("Every line is valid.", icon=":material/check_circle:")
+    assumptions = rows.assumption_lines(result)
+    if assumptions:
+        with st.expander(f"Every assumption the costs rest on ({len(assumptions)})", icon=":material/rule:"):
+            st.markdown("\n".join(f"- {plain(line)}" for line in assumptions))
     for note in result.notes:
         st.info(plain(note), icon=":material/info:")
     if result.models:
@@ -193,6 +218,14 @@ def show_dry_run(result: DryRunResult) -> None:
         if any(model.cacheable_tokens for model in result.models):
             st.markdown("**Cached prefixes per model**")
             show_table(rows.cache_table(result))
+        media = rows.media_table(result)
+        if media is not None:
+            st.markdown("**Images and PDFs per model** (estimated offline from their headers)")
+            show_table(media)
+        tools = rows.server_tools_table(result)
+        if tools is not None:
+            st.markdown("**Server tools per model**")
+            show_table(tools)
         if any(model.count_source != "exact" for model in result.models):
             st.caption("Offline and sampled counts are approximations: the ranges above carry their error band.")
     if result.needs_split:

@@ -19,17 +19,31 @@ from estimator import (
     sweep_requests,
 )
 from estimator.report import estimate_rows, estimate_to_dict
+from estimator.throughput import throughput
 from pricing import PriceTable, PricingError
 from ui import charts, tables
+from ui import throughput as limits
 from ui.form import FormResult, widget_decimal
 from ui.labels import FIELD_LABELS, NOT_PRICED, metric_label, plain
+from ui.rates import convert_plan, converted_table, rate_note
 from ui.report import csv_text, json_text, markdown_report
 from ui.scenario import workload_to_params
-from ui.session import KEEP, api_key, current_plan, offer_download, page_boundary, price_table, show_figure
+from ui.session import (
+    KEEP,
+    api_key,
+    currency,
+    current_plan,
+    offer_download,
+    page_boundary,
+    plan_table,
+    show_figure,
+    show_table,
+    staleness_warning,
+)
 
 
 def render() -> None:
-    table = price_table()
+    table = plan_table()
     plan = current_plan()
     result = plan.result
     if result is None:
@@ -39,14 +53,19 @@ def render() -> None:
         return
     workload = result.workload
     render_verdict(table, result)
+    for sentence in tables.price_basis(result):
+        st.info(plain(sentence), icon=":material/storefront:")
     render_mode_metrics(result)
+    render_currency(result)
     st.caption(
         f"Totals for {format_tokens(workload.requests)} requests per {plain(workload.period)} on {result.model_name} · "
         f"prices in effect since {result.prices_effective_from}, as of {result.as_of} · "
         f"{format_tokens(result.prompt_tokens)} prompt tokens per request "
         f"({format_tokens(result.cacheable_prefix_tokens)} cacheable) · table checked {table.checked}"
     )
-    render_warning_list(result.warnings)
+    staleness_warning(table, result.as_of)
+    render_throughput(table, workload)
+    render_warning_list(tables.listed_warnings(result))
     show_figure(charts.breakdown_figure(result), key="chart_breakdown")
     render_sweeps(table, result)
     render_budget(table, workload)
@@ -88,6 +107,63 @@ def render_mode_metrics(result: Estimate) -> None:
             st.metric(metric_label(mode.mode, "saves"), saved, help="Against real-time")
             if mode.mode in cheapest:
                 st.badge("cheapest", color="green", icon=":material/check:")
+
+
+def render_currency(result: Estimate) -> None:
+    """The totals in the session's currency beside the exact USD, at the rate of the plan's date."""
+    chosen = currency()
+    if chosen is None:
+        return
+    try:
+        converted = convert_plan(result, chosen)
+    except EstimatorError as error:  # e.g. no rate on or before the plan's date
+        st.error(plain(str(error)), icon=":material/currency_exchange:")
+        return
+    usd = {mode.mode: mode.total_usd if mode.available else None for mode in result.modes}
+    st.markdown(f"**Totals in {converted.currency}**")
+    show_table(converted_table(converted, usd), key="plan_currency")
+    st.caption(plain(rate_note(converted)))
+
+
+THROUGHPUT_STYLE = {"fits": st.success, "does not fit": st.error, "time": st.info, "not published": st.warning}
+THROUGHPUT_ICONS = {
+    "fits": ":material/check_circle:",
+    "does not fit": ":material/block:",
+    "time": ":material/timer:",
+    "not published": ":material/help:",
+}
+
+
+@st.fragment
+@page_boundary
+def render_throughput(table: PriceTable, workload: Workload) -> None:
+    """Whether the plan fits an account tier's rate limits, beside its cost: a fragment, so a change of tier
+    reruns only this part of the page."""
+    st.markdown("**Throughput**: does it fit the rate limits?")
+    tier, verdict = st.columns([1, 4], vertical_alignment="center")
+    tier.selectbox(
+        "Account tier",
+        limits.ACCOUNT_TIERS,
+        format_func=limits.TIER_LABELS.__getitem__,
+        key="throughput_tier",
+        help="The Claude API's usage tier: its published per-minute limits for this model.",
+        persist_state=KEEP,
+    )
+    try:
+        fit = throughput(workload, tier=st.session_state["throughput_tier"], table=table)
+    except (EstimatorError, PricingError) as error:
+        verdict.error(plain(str(error)), icon=":material/error:")
+        return
+    kind, sentence = limits.verdict(fit, requests=workload.requests, period=workload.period)
+    with verdict:
+        THROUGHPUT_STYLE[kind](plain(sentence), icon=THROUGHPUT_ICONS[kind])
+    rows = limits.limit_rows(fit)
+    if rows:
+        st.table(rows, hide_index=True)
+    notes = [limits.counted_input_text(fit) if rows else None, limits.source_text(fit)]
+    notes.append(limits.channel_note(table, workload))
+    st.caption(plain(" ".join(note for note in notes if note)))
+    st.caption(plain(limits.batch_text(fit)))
 
 
 def render_warning_list(warnings: tuple[EstimateWarning, ...]) -> None:

@@ -9,7 +9,6 @@ are checked with `python -m estimator check costs.yaml` where the files are.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import streamlit as st
@@ -20,7 +19,8 @@ from estimator.plans.lock import lock_to_json, parse_lock
 from estimator.plans.render import markdown_text, render_markdown
 from pricing import PriceTable, PricingError
 from ui import plan_files as rows
-from ui.session import KEEP, offer_download, price_table, show_table, today
+from ui.form import widget_decimal
+from ui.session import KEEP, offer_download, price_table, show_table, staleness_warning, today
 
 EDITOR = "plan_files_editor"
 BASE = "plan_files_base"
@@ -115,7 +115,7 @@ def plan_settings() -> rows.PlanSettings:
     return rows.PlanSettings(
         period=chosen_period,
         mode=chosen_mode,
-        budget_usd=Decimal(repr(budget_value)) if budget_value else None,
+        budget_usd=widget_decimal(budget_value) or None,  # 0 means no budget
         max_increase=increase_text.strip() or None,
     )
 
@@ -135,6 +135,8 @@ def baseline_from_upload() -> CostLock | None:
 
 def checked(plan: Plan, baseline: CostLock | None, table: PriceTable) -> PlanCheck | None:
     day = st.date_input("Prices as of", value=today(), key="plan_files_as_of", persist_state=KEEP)
+    if isinstance(day, dt.date):
+        staleness_warning(table, day)
     try:
         return check_plan(plan, as_of=day if isinstance(day, dt.date) else None, baseline=baseline, table=table)
     except (EstimatorError, PricingError) as error:

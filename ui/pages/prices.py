@@ -9,7 +9,7 @@ from pricing.cli import render_diff
 from pricing.diff import diff_dates
 from ui import tables
 from ui.labels import plain
-from ui.session import KEEP, price_table, show_table
+from ui.session import KEEP, price_table, show_table, staleness_warning
 
 
 def render() -> None:
@@ -26,6 +26,7 @@ def render_price_list(table: PriceTable) -> None:
     include.checkbox("Include retired and unreleased models", key="prices_include_all", persist_state=KEEP)
     as_of = st.session_state["prices_as_of"]
     st.caption(f"USD per million tokens, in effect on {as_of}. Table checked {table.checked}.")
+    staleness_warning(table, as_of)
     include_all = st.session_state["prices_include_all"]
     show_table(tables.price_list_table(table, as_of, include_all=include_all))
     with st.expander("Ids, aliases and notes"):
