@@ -81,7 +81,7 @@ def _lifecycle(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
 def _unpriced_modes(modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
     reasons = {m.unavailable_reason for m in modes if not m.available}
     for reason in sorted(r for r in reasons if r):
-        names = ", ".join(m.mode for m in modes if m.unavailable_reason == reason)
+        names = ", ".join(_MODE_WORDS[m.mode] for m in modes if m.unavailable_reason == reason)
         yield EstimateWarning("unpriced_mode", f"{reason}: {names} cannot be estimated.", "model")
 
 

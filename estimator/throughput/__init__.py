@@ -25,7 +25,16 @@ from estimator.errors import InvalidWorkloadError
 from estimator.workload import Workload
 from pricing import PriceTable, load_price_table
 
-__all__ = ["MINUTES_PER_PERIOD", "AccountTier", "BatchPlan", "RateLimits", "ThroughputFit", "rate_limits", "throughput"]
+__all__ = [
+    "ACCOUNT_TIERS",
+    "MINUTES_PER_PERIOD",
+    "AccountTier",
+    "BatchPlan",
+    "RateLimits",
+    "ThroughputFit",
+    "rate_limits",
+    "throughput",
+]
 
 AccountTier = Literal["start", "build", "scale"]
 ACCOUNT_TIERS: tuple[AccountTier, ...] = get_args(AccountTier)
