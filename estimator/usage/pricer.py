@@ -42,6 +42,7 @@ from estimator.rates import ModeRates, Unpriced, resolve_mode_rates
 from estimator.results import CATEGORIES, Category
 from estimator.usage.readers import add_value
 from estimator.usage.records import (
+    COUNT_FIELDS,
     RESULT_TYPES,
     CostReportRow,
     ResultType,
@@ -991,18 +992,7 @@ def price_columns(
         column(web_fetch_requests, "web_fetch_requests"),
         column(requests, "requests") if requests is not None else _Ones(rows),
     ]
-    names = (
-        "input_tokens",
-        "cache_write_5m_tokens",
-        "cache_write_1h_tokens",
-        "cache_write_unsplit_tokens",
-        "cache_read_tokens",
-        "output_tokens",
-        "thinking_tokens",
-        "web_search_requests",
-        "web_fetch_requests",
-        "requests",
-    )
+    names = COUNT_FIELDS  # the same order as the columns above
     day_column = column(days, "days")
     tiers = column(service_tiers, "service_tiers") if service_tiers is not None else nones
     geos = column(inference_geos, "inference_geos") if inference_geos is not None else nones

@@ -18,6 +18,7 @@ from typing import Literal, get_args
 from estimator.usage.errors import UsageFileError
 
 __all__ = [
+    "COUNT_FIELDS",
     "RESULT_TYPES",
     "CostReportRow",
     "RecordKind",
@@ -65,7 +66,7 @@ class UsageRecord:
     def __post_init__(self) -> None:
         # Records built by hand (price_usage, the bulk oracle) get the readers' check: a negative or fractional
         # count would price as a credit or a fraction of a token, a silently wrong figure.
-        for name in _COUNT_FIELDS:
+        for name in COUNT_FIELDS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 where = f"{self.source}:{self.line}: " if self.source else ""
@@ -81,7 +82,7 @@ class UsageRecord:
         return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
 
-_COUNT_FIELDS = (
+COUNT_FIELDS = (  # every count a record carries: each must be a whole number ≥ 0
     "input_tokens",
     "cache_write_5m_tokens",
     "cache_write_1h_tokens",
