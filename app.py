@@ -131,10 +131,12 @@ def render_sidebar() -> None:
             render_api_key_field()
 
 
-render_sidebar()
 st.title("Claude cost planner")
 st.caption("Estimates, not invoices: every figure is computed exactly from a sourced price table; display rounds.")
 show_link_errors()
 session.page_boundary(page.run)()
+# The sidebar is drawn after the page (its widgets' values are in the session already): the browser then
+# fetches the scripts of the page's elements first, and a first-time visitor sees the answer sooner.
+render_sidebar()
 if uses_workload:
     session.page_boundary(lambda: sync_query_params(session.current_plan()))()

@@ -5,18 +5,28 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 from estimator.format import format_percent, format_tokens, format_usd
+from estimator.rates import ModeRates, Unpriced
 from estimator.results import CodeExecutionTerms, EstimateWarning, HitRateBand, ModeCost, PreparedWorkload
-from estimator.workload import Workload
-from pricing import PriceTable
+from estimator.workload import Mode, Workload
+from pricing import PriceTable, PromptTier
 
-__all__ = ["workload_warnings"]
+__all__ = ["RowWarnings", "row_warnings", "workload_warnings"]
 
 NEAR_TIER_SHARE = Decimal("0.05")
 """A prompt within 5% under a tier's threshold is one edit away from paying the higher rates."""
+
+
+Found = tuple[EstimateWarning, ...]
+"""What one check finds. The checks that read a workload's token counts run on every estimate and return a tuple
+(usually empty): starting a generator would cost more than most of them take to run."""
+
+
+RowWarnings = tuple[tuple[EstimateWarning, ...], tuple[EstimateWarning, ...], tuple[EstimateWarning, ...]]
+"""The warnings of a price row in the three places `workload_warnings` gives them (see `row_warnings`)."""
 
 
 def workload_warnings(
@@ -25,30 +35,39 @@ def workload_warnings(
     band: HitRateBand | None,
     table: PriceTable,
     *,
-    price_realtime: Callable[[Workload], ModeCost],
+    price_realtime: Callable[[Workload, PriceTable], ModeCost],
+    row: RowWarnings | None = None,
 ) -> tuple[EstimateWarning, ...]:
-    """Every trap of the workload. `price_realtime` prices a variant of it (the costing module passes it in,
-    so that this module needs no import of the arithmetic)."""
-    checks = (
-        _lifecycle(prepared),
-        _unpriced_modes(modes),
-        _below_minimum(prepared),
-        _prompt_tier(prepared, modes, price_realtime),
-        _near_tier(prepared),
-        _context_and_output(prepared, table),
-        _batch_split(prepared, table),
-        _caching_loses(prepared, modes),
-        _batch_band(prepared, band),
-        _fast_mode(prepared, modes),
-        _tools(prepared),
-        _provenance(prepared),
-        _thinking(prepared),
-        _web_fetch(prepared),
-        _code_execution(prepared),
-        _channel(prepared),
-        _negotiated(prepared),
+    """Every trap of the workload. `price_realtime` prices a variant of it on the table (the costing module
+    passes it in, so that this module needs no import of the arithmetic); `row` is `row_warnings(prepared)`, when
+    the caller keeps it for every workload of the same price row."""
+    head, middle, tail = row_warnings(prepared) if row is None else row
+    return (
+        *head,
+        *_below_minimum(prepared),
+        *_prompt_tier(prepared, modes, price_realtime, table),
+        *_near_tier(prepared),
+        *_context_and_output(prepared, table),
+        *_batch_split(prepared, table),
+        *_caching_loses(prepared, modes),
+        *_batch_band(prepared, band),
+        *middle,
+        *_thinking(prepared),
+        *_web_fetch(prepared),
+        *_code_execution(prepared),
+        *tail,
     )
-    return tuple(warning for check in checks for warning in check)
+
+
+def row_warnings(prepared: PreparedWorkload) -> RowWarnings:
+    """The warnings that follow from the price row alone (the model and the day, the options asked for, the
+    tier's rates, the channel, negotiated terms), never from the token counts: the costing module writes them
+    once per row and shares them between workloads. Three groups, for their places among the others."""
+    return (
+        (*_lifecycle(prepared), *_unpriced_modes(prepared.rates)),
+        (*_fast_mode(prepared), *_tools(prepared), *_provenance(prepared)),
+        (*_channel(prepared), *_negotiated(prepared)),
+    )
 
 
 def _lifecycle(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
@@ -78,57 +97,54 @@ def _lifecycle(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
         )
 
 
-def _unpriced_modes(modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
-    reasons = {m.unavailable_reason for m in modes if not m.available}
+def _unpriced_modes(rates: Mapping[Mode, ModeRates | Unpriced]) -> Iterator[EstimateWarning]:
+    reasons = {r.reason for r in rates.values() if isinstance(r, Unpriced)}
     for reason in sorted(r for r in reasons if r):
-        names = ", ".join(_MODE_WORDS[m.mode] for m in modes if m.unavailable_reason == reason)
+        names = ", ".join(
+            _MODE_WORDS[mode] for mode, r in rates.items() if isinstance(r, Unpriced) and r.reason == reason
+        )
         yield EstimateWarning("unpriced_mode", f"{reason}: {names} cannot be estimated.", "model")
 
 
-def _below_minimum(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+def _below_minimum(prepared: PreparedWorkload) -> Found:
     prefix = prepared.cacheable_prefix_tokens
     minimum = prepared.model.min_cacheable_prompt_tokens
     if prefix == 0 or prepared.caching_possible or minimum is None:
-        return
+        return ()
     tools = prepared.tool_system_prompt_tokens
     including = f" (including {format_tokens(tools)} tool-use system-prompt tokens)" if tools else ""
-    yield EstimateWarning(
-        "below_min_cacheable",
-        f"The shared prefix is {format_tokens(prefix)} tokens{including}, {format_tokens(minimum - prefix)} "
-        f"short of {prepared.model.name}'s minimum cacheable length of {format_tokens(minimum)}: Anthropic "
-        "processes it uncached, without an error, so the cached modes cost the same as the uncached ones.",
-        "prefix_tokens",
+    return (
+        EstimateWarning(
+            "below_min_cacheable",
+            f"The shared prefix is {format_tokens(prefix)} tokens{including}, {format_tokens(minimum - prefix)} "
+            f"short of {prepared.model.name}'s minimum cacheable length of {format_tokens(minimum)}: Anthropic "
+            "processes it uncached, without an error, so the cached modes cost the same as the uncached ones.",
+            "prefix_tokens",
+        ),
     )
 
 
 def _prompt_tier(
-    prepared: PreparedWorkload, modes: tuple[ModeCost, ...], price_realtime: Callable[[Workload], ModeCost]
-) -> Iterator[EstimateWarning]:
+    prepared: PreparedWorkload,
+    modes: tuple[ModeCost, ...],
+    price_realtime: Callable[[Workload, PriceTable], ModeCost],
+    table: PriceTable,
+) -> Found:
     tier = prepared.tier
     if tier is None:
-        return
-    excess = prepared.prompt_tokens - tier.above_prompt_tokens
-    trimmed = _trim_prompt(prepared.workload, excess)
-    saving = None
-    if trimmed is not None:
-        before = next(mode for mode in modes if mode.mode == "realtime")
-        after = price_realtime(trimmed)
-        if before.available and after.available:
-            saving = before.total_usd - after.total_usd
-    saving_text = (
-        f" Trimming {format_tokens(excess)} tokens per request saves {format_usd(saving)} in real-time mode."
-        if saving
-        else ""
-    )
-    yield EstimateWarning(
-        "prompt_tier",
-        f"Each request's prompt is {format_tokens(prepared.prompt_tokens)} tokens (input + cache reads + cache "
-        f"writes), {format_tokens(excess)} over the {format_tokens(tier.above_prompt_tokens)}-token tier: the "
-        f"whole request, output included, pays the higher rates (input {tier.input_mtok} instead of "
-        f"{prepared.period.input_mtok} per MTok, output {tier.output_mtok} instead of "
-        f"{prepared.period.output_mtok}).{saving_text}",
-        "unique_input_tokens",
-    )
+        return ()
+    return tuple(_prompt_tier_warnings(prepared, tier, modes, price_realtime, table))
+
+
+def _prompt_tier_warnings(
+    prepared: PreparedWorkload,
+    tier: PromptTier,
+    modes: tuple[ModeCost, ...],
+    price_realtime: Callable[[Workload, PriceTable], ModeCost],
+    table: PriceTable,
+) -> Iterator[EstimateWarning]:
+    text = functools.partial(_prompt_tier_text, prepared, tier, modes, price_realtime, table)  # prices a variant
+    yield EstimateWarning("prompt_tier", text, "unique_input_tokens")
     unique = prepared.workload.unique_input_tokens
     if prepared.caching_possible and unique <= tier.above_prompt_tokens:
         yield EstimateWarning(
@@ -140,6 +156,35 @@ def _prompt_tier(
             "prefix_tokens",
             "info",
         )
+
+
+def _prompt_tier_text(
+    prepared: PreparedWorkload,
+    tier: PromptTier,
+    modes: tuple[ModeCost, ...],
+    price_realtime: Callable[[Workload, PriceTable], ModeCost],
+    table: PriceTable,
+) -> str:
+    excess = prepared.prompt_tokens - tier.above_prompt_tokens
+    trimmed = _trim_prompt(prepared.workload, excess)
+    saving = None
+    if trimmed is not None:
+        before = next(mode for mode in modes if mode.mode == "realtime")
+        after = price_realtime(trimmed, table)
+        if before.available and after.available:
+            saving = before.total_usd - after.total_usd
+    saving_text = (
+        f" Trimming {format_tokens(excess)} tokens per request saves {format_usd(saving)} in real-time mode."
+        if saving
+        else ""
+    )
+    return (
+        f"Each request's prompt is {format_tokens(prepared.prompt_tokens)} tokens (input + cache reads + cache "
+        f"writes), {format_tokens(excess)} over the {format_tokens(tier.above_prompt_tokens)}-token tier: the "
+        f"whole request, output included, pays the higher rates (input {tier.input_mtok} instead of "
+        f"{prepared.period.input_mtok} per MTok, output {tier.output_mtok} instead of "
+        f"{prepared.period.output_mtok}).{saving_text}"
+    )
 
 
 def _trim_prompt(workload: Workload, excess: int) -> Workload | None:
@@ -155,7 +200,11 @@ def _trim_prompt(workload: Workload, excess: int) -> Workload | None:
     )
 
 
-def _near_tier(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+def _near_tier(prepared: PreparedWorkload) -> Found:
+    return tuple(_near_tier_warnings(prepared)) if prepared.period.tiers else ()
+
+
+def _near_tier_warnings(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
     crossed = prepared.tier.above_prompt_tokens if prepared.tier else 0
     for tier in prepared.period.tiers:
         threshold = tier.above_prompt_tokens
@@ -171,8 +220,16 @@ def _near_tier(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
             )
 
 
-def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Found:
     # Thinking counts against max_tokens and the context window like visible output.
+    model, output = prepared.model, prepared.workload.billed_output_tokens
+    limit = model.max_output_tokens
+    if prepared.prompt_tokens + output <= model.context_window_tokens and (limit is None or output <= limit):
+        return ()
+    return tuple(_context_and_output_warnings(prepared, table))
+
+
+def _context_and_output_warnings(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
     model, output = prepared.model, prepared.workload.billed_output_tokens
     total = prepared.prompt_tokens + output
     if total > model.context_window_tokens:
@@ -204,18 +261,20 @@ def _context_and_output(prepared: PreparedWorkload, table: PriceTable) -> Iterat
     )
 
 
-def _batch_split(prepared: PreparedWorkload, table: PriceTable) -> Iterator[EstimateWarning]:
+def _batch_split(prepared: PreparedWorkload, table: PriceTable) -> Found:
     rules = table.rules.batch
     requests = prepared.workload.requests
     if requests <= rules.max_requests:
-        return
+        return ()
     batches = math.ceil(requests / rules.max_requests)
-    yield EstimateWarning(
-        "batch_split",
-        f"{format_tokens(requests)} requests exceed one batch's limit of {format_tokens(rules.max_requests)}: "
-        f"submit at least {batches:,} batches (each also at most {rules.max_bytes // 1_000_000:,} MB).",
-        "requests",
-        "info",
+    return (
+        EstimateWarning(
+            "batch_split",
+            f"{format_tokens(requests)} requests exceed one batch's limit of {format_tokens(rules.max_requests)}: "
+            f"submit at least {batches:,} batches (each also at most {rules.max_bytes // 1_000_000:,} MB).",
+            "requests",
+            "info",
+        ),
     )
 
 
@@ -227,19 +286,20 @@ _MODE_WORDS = {
 }
 
 
-def _caching_loses(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
+def _caching_loses(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Found:
     if not prepared.caching_possible:
-        return
-    by_mode = {m.mode: m for m in modes}
-    for cached, plain in (("realtime_cached", "realtime"), ("batch_cached", "batch")):
-        with_cache, without = by_mode[cached], by_mode[plain]  # type: ignore[index]
-        if with_cache.available and without.available and with_cache.total_usd > without.total_usd:
-            yield EstimateWarning(
-                "caching_loses",
-                functools.partial(_caching_loses_text, prepared, with_cache, without),
-                "cache_hit_rate",
+        return ()
+    realtime, realtime_cached, batch, batch_cached = modes  # in MODES order
+    for with_cache, without in ((realtime_cached, realtime), (batch_cached, batch)):
+        if with_cache.total_usd > without.total_usd and with_cache.available and without.available:
+            return (
+                EstimateWarning(
+                    "caching_loses",
+                    functools.partial(_caching_loses_text, prepared, with_cache, without),
+                    "cache_hit_rate",
+                ),
             )
-            return
+    return ()
 
 
 def _caching_loses_text(prepared: PreparedWorkload, with_cache: ModeCost, without: ModeCost) -> str:
@@ -258,11 +318,13 @@ def _caching_loses_text(prepared: PreparedWorkload, with_cache: ModeCost, withou
     return text
 
 
-def _batch_band(prepared: PreparedWorkload, band: HitRateBand | None) -> Iterator[EstimateWarning]:
+def _batch_band(prepared: PreparedWorkload, band: HitRateBand | None) -> Found:
     if band is None:
-        return
-    yield EstimateWarning(
-        "batch_hit_rate_band", functools.partial(_batch_band_text, prepared, band), "cache_hit_rate", "info"
+        return ()
+    return (
+        EstimateWarning(
+            "batch_hit_rate_band", functools.partial(_batch_band_text, prepared, band), "cache_hit_rate", "info"
+        ),
     )
 
 
@@ -281,7 +343,7 @@ def _batch_band_text(prepared: PreparedWorkload, band: HitRateBand) -> str:
     )
 
 
-def _fast_mode(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Iterator[EstimateWarning]:
+def _fast_mode(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
     if not prepared.workload.fast:
         return
     yield EstimateWarning(
@@ -290,7 +352,7 @@ def _fast_mode(prepared: PreparedWorkload, modes: tuple[ModeCost, ...]) -> Itera
         "fast",
         "info",
     )
-    notes = {m.rates.derived_note for m in modes if m.rates is not None and m.rates.derived_note}
+    notes = {r.derived_note for r in prepared.rates.values() if isinstance(r, ModeRates) and r.derived_note}
     for note in sorted(n for n in notes if n):
         yield EstimateWarning("fast_cache_derived", note[0].upper() + note[1:] + ".", "fast", "info")
 
@@ -327,63 +389,73 @@ def _provenance(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
         )
 
 
-def _thinking(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+def _thinking(prepared: PreparedWorkload) -> Found:
     thinking = prepared.workload.thinking_tokens
     if not thinking:
-        return
-    yield EstimateWarning(
-        "thinking_billed_as_output",
-        f"Thinking ({format_tokens(thinking)} tokens per request, an assumption: it varies with effort and task) is "
-        "billed at the output rate and shown apart from the visible output. Anthropic's usage counts it inside "
-        "output_tokens, with output_tokens_details.thinking_tokens as the split; calibrate this figure from it.",
-        "thinking_tokens",
-        "info",
+        return ()
+    return (
+        EstimateWarning(
+            "thinking_billed_as_output",
+            f"Thinking ({format_tokens(thinking)} tokens per request, an assumption: it varies with effort and task) "
+            "is "
+            "billed at the output rate and shown apart from the visible output. Anthropic's usage counts it inside "
+            "output_tokens, with output_tokens_details.thinking_tokens as the split; calibrate this figure from it.",
+            "thinking_tokens",
+            "info",
+        ),
     )
 
 
-def _web_fetch(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+def _web_fetch(prepared: PreparedWorkload) -> Found:
     workload = prepared.workload
     if not workload.web_fetches_per_request:
-        return
+        return ()
     if not workload.tokens_per_web_fetch:
-        yield EstimateWarning(
-            "web_fetch_tokens_missing",
-            "Web fetch has no fee of its own, but the fetched content is billed as input tokens, and no tokens per "
-            "fetch are given: the estimate counts none. Anthropic's examples: a 10 kB page ≈ 2,500 tokens, 100 kB "
-            "≈ 25,000, a 500 kB PDF ≈ 125,000 (max_content_tokens caps it).",
-            "tokens_per_web_fetch",
+        return (
+            EstimateWarning(
+                "web_fetch_tokens_missing",
+                "Web fetch has no fee of its own, but the fetched content is billed as input tokens, and no tokens per "
+                "fetch are given: the estimate counts none. Anthropic's examples: a 10 kB page ≈ 2,500 tokens, 100 kB "
+                "≈ 25,000, a 500 kB PDF ≈ 125,000 (max_content_tokens caps it).",
+                "tokens_per_web_fetch",
+            ),
         )
-        return
-    yield EstimateWarning(
-        "web_fetch_is_input",
-        f"Web fetch has no fee of its own: the fetched content ({format_tokens(prepared.web_fetch_tokens_per_request)} "
-        "tokens per request) is input after the cache breakpoint, priced as uncached input in every mode and "
-        "counted in the prompt for tiers and the context window. count_tokens cannot pre-count server-tool "
-        "content, so this figure is yours, not a count.",
-        "web_fetches_per_request",
-        "info",
+    return (
+        EstimateWarning(
+            "web_fetch_is_input",
+            "Web fetch has no fee of its own: the fetched content "
+            f"({format_tokens(prepared.web_fetch_tokens_per_request)} "
+            "tokens per request) is input after the cache breakpoint, priced as uncached input in every mode and "
+            "counted in the prompt for tiers and the context window. count_tokens cannot pre-count server-tool "
+            "content, so this figure is yours, not a count.",
+            "web_fetches_per_request",
+            "info",
+        ),
     )
 
 
-def _code_execution(prepared: PreparedWorkload) -> Iterator[EstimateWarning]:
+def _code_execution(prepared: PreparedWorkload) -> Found:
     terms = prepared.code_execution
     if terms is None or not terms.used:
-        return
+        return ()
     if terms.free_with_web_tools:
-        yield EstimateWarning(
-            "code_execution_free",
-            "Code execution is free here: the requests carry web_search or web_fetch of version 20260209 or later. "
-            "Without them it would be billed per container-hour.",
-            "code_execution_with_web_tools",
-            "info",
+        return (
+            EstimateWarning(
+                "code_execution_free",
+                "Code execution is free here: the requests carry web_search or web_fetch of version 20260209 or later. "
+                "Without them it would be billed per container-hour.",
+                "code_execution_with_web_tools",
+                "info",
+            ),
         )
-        return
     requests = prepared.workload.requests
-    yield EstimateWarning(
-        "code_execution_hours",
-        functools.partial(_code_execution_text, terms, requests, prepared.workload.period),
-        "code_execution_sessions_per_request",
-        "info",
+    return (
+        EstimateWarning(
+            "code_execution_hours",
+            functools.partial(_code_execution_text, terms, requests, prepared.workload.period),
+            "code_execution_sessions_per_request",
+            "info",
+        ),
     )
 
 

@@ -73,8 +73,11 @@ class Unpriced:
 
 def tier_for(period: PricePeriod, prompt_tokens: int) -> PromptTier | None:
     """The highest tier whose threshold the prompt strictly exceeds (rules.prompt_tiers)."""
-    crossed = [tier for tier in period.tiers if prompt_tokens > tier.above_prompt_tokens]
-    return crossed[-1] if crossed else None
+    crossed = None
+    for tier in period.tiers:  # in increasing order of threshold (the schema checks it)
+        if prompt_tokens > tier.above_prompt_tokens:
+            crossed = tier
+    return crossed
 
 
 def check_option_periods(workload: Workload, model: Model, table: PriceTable, day: dt.date | None = None) -> None:

@@ -33,7 +33,7 @@ from estimator import (
 from estimator.report import estimate_rows, estimate_to_dict
 from pricing import PriceTable
 from tests.conftest import FIXTURES
-from ui.labels import NOT_PRICED, metric_label, plain
+from ui.labels import MODE_LABELS, NOT_PRICED, metric_label, plain
 from ui.report import csv_text, json_text, markdown_report
 from ui.scenario import DEFAULT_WORKLOAD, workload_to_params
 
@@ -374,6 +374,17 @@ def test_compare_lists_models_sorted(table: PriceTable) -> None:
     assert "Claude Opus 3" not in set(rows["Model"])
     app.checkbox(key="compare_include_retired").check().run()
     assert "Claude Opus 3" in set(app.dataframe[0].value["Model"])
+
+
+def test_every_modes_total_is_drawn_once_its_expander_opens(table: PriceTable) -> None:
+    app = run_app(page="Compare models")
+    assert len(app.dataframe) == 1  # the closed expander draws no second grid
+    app.session_state["compare_every_mode"] = True
+    app.run()
+    comparisons = compare_models(DEFAULT_WORKLOAD, table=table)
+    rows = app.dataframe[1].value
+    assert list(rows["Model"]) == [item.model_name for item in comparisons]
+    assert set(MODE_LABELS.values()) <= set(rows.columns)
 
 
 def test_compare_explains_the_tokenizer_adjustment(table: PriceTable) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -192,3 +193,17 @@ def test_converted_figures_keep_unpriced_modes_unpriced(table: PriceTable) -> No
 
 def test_the_admin_reports_default_to_the_last_week() -> None:
     assert admin_period(TODAY) == (TODAY - dt.timedelta(days=ADMIN_PERIOD_DAYS), TODAY)
+
+
+def test_the_limits_table_is_markdown_with_every_cell_literal(table: PriceTable) -> None:
+    fit = throughput(DEFAULT_WORKLOAD, tier="start", table=table)
+    rows = limits.limit_rows(fit)
+    drawn = limits.markdown_table(rows).splitlines()
+    assert drawn[0] == "| " + " | ".join(rows[0]) + " |"
+    assert drawn[1] == "|" + "---|" * len(rows[0])
+    assert len(drawn) == 2 + len(rows)
+    hostile = limits.markdown_table([{"a|b": "**x** | [y](http://z)", "c": ""}]).splitlines()
+    for line in (hostile[0], hostile[2]):  # a pipe in a cell is escaped: still two cells per row
+        assert len(re.split(r"(?<!\\)\|", line)) == 4
+    assert "**x**" not in hostile[2] and "](http://" not in hostile[2]
+    assert limits.markdown_table([]) == ""

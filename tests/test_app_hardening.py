@@ -21,7 +21,7 @@ from estimator import estimate
 from estimator.workload import MAX_REQUESTS
 from pricing import PriceTable
 from tests.test_app import APP, assert_plan_shown, metric, run_app, texts
-from ui import charts
+from ui import bars, charts
 from ui.dry_run import ProgressThrottle
 from ui.labels import metric_label, plain
 from ui.scenario import DEFAULT_WORKLOAD, MAX_PERIOD_CHARS
@@ -44,7 +44,7 @@ def test_a_page_that_fails_says_so_in_plain_words(monkeypatch: pytest.MonkeyPatc
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("/srv/secret/path/charts.py line 12")
 
-    monkeypatch.setattr(charts, "breakdown_figure", broken)
+    monkeypatch.setattr(bars, "breakdown_html", broken)
     app = run_app()  # asserts that no exception reached Streamlit
     shown = shown_text(app)
     assert "Something unexpected went wrong while drawing this part of the page (RuntimeError)" in shown
@@ -88,11 +88,16 @@ def test_the_largest_plans_draw_every_figure(table: PriceTable, requests: int) -
     app = run_app({"requests": str(requests)})
     assert not app.error
     assert_plan_shown(app, estimate(workload, table=table))
-    assert len(app.get("plotly_chart")) == 2  # the breakdown, and the open what-if tab
+    figures = [html.proto.body for html in app.get("html")]
+    assert [figure.startswith(f'<figure class="{bars.BREAKDOWN_CLASS}"') for figure in figures] == [True]
+    assert not app.get("plotly_chart")  # the what-if charts wait in their expander
+    app.session_state["plan_what_if"] = True
+    app.run()
+    assert len(app.get("plotly_chart")) == 1  # the open what-if tab
     app.session_state["plan_sweep"] = "Against the number of requests"
     app.run()
     assert not app.exception and not app.error
-    assert "Cost against the number of requests" in app.get("plotly_chart")[1].proto.spec
+    assert "Cost against the number of requests" in app.get("plotly_chart")[0].proto.spec
     steps = charts.request_steps(requests)
     assert steps[-1] == MAX_REQUESTS and requests in steps
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -22,7 +23,7 @@ from estimator import (
 from estimator.conversations import Conversation, sweep_turns
 from estimator.results import CATEGORIES
 from pricing import PriceTable
-from ui import charts
+from ui import bars, charts
 from ui.conversation import turn_steps
 from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
 from ui.scenario import DEFAULT_WORKLOAD
@@ -41,42 +42,96 @@ def _shape(figure: go.Figure, group: str) -> go.layout.Shape:
     return next(shape for shape in figure.layout.shapes if shape.legendgroup == group)
 
 
-# --- cost breakdown --------------------------------------------------------------------------------
+# --- cost breakdown (plain HTML bars: ui/bars.py) --------------------------------------------------
+
+
+def _segments(page: str) -> list[str]:
+    """Each segment's hover title, in document order (top of the stack first)."""
+    return re.findall(r'<div title="([^"]*)"', page)
 
 
 def test_breakdown_bars_are_the_estimators_lines(table: PriceTable) -> None:
     result = estimate(PLAN, table=table)
-    figure = charts.breakdown_figure(result)
-    assert figure.layout.barmode == "stack"
-    assert figure.layout.yaxis.title.text == "Cost per run (USD)"
-    assert list(_trace(figure, "Output").x) == [MODE_LABELS[mode] for mode in MODES]
-    for category in ("uncached_input", "cache_write_5m", "cache_read", "output"):
-        bar = _trace(figure, CATEGORY_LABELS[category])
-        assert list(bar.y) == [float(result.mode(mode).line(category).usd) for mode in MODES]
-        assert list(bar.customdata) == [format_usd(result.mode(mode).line(category).usd) for mode in MODES]
-    totals = [annotation.text for annotation in figure.layout.annotations]
-    assert totals == [format_usd(result.mode(mode).total_usd) for mode in MODES]
+    found, legend = bars.breakdown_bars(result)
+    assert [bar.label for bar in found] == [MODE_LABELS[mode] for mode in MODES]
+    for bar, mode in zip(found, MODES, strict=True):
+        cost = result.mode(mode)
+        assert bar.total_usd == cost.total_usd
+        assert sum(segment.usd for segment in bar.segments) == cost.total_usd
+        for segment in bar.segments:
+            category = next(c for c in CATEGORIES if CATEGORY_LABELS[c] == segment.label)
+            assert segment.usd == cost.line(category).usd
+            assert segment.color == charts.CATEGORY_COLORS[category]
+    assert [label for label, _ in legend] == [
+        CATEGORY_LABELS[c] for c in ("uncached_input", "cache_write_5m", "cache_read", "output")
+    ]
+
+
+def test_breakdown_html_shows_each_total_and_each_segments_amount(table: PriceTable) -> None:
+    result = estimate(PLAN, table=table)
+    page = bars.breakdown_html(result)
+    assert page.startswith(f'<figure class="{bars.BREAKDOWN_CLASS}"')
+    for mode in MODES:
+        assert f">{format_usd(result.mode(mode).total_usd)}</div>" in page
+    batch_output = format_usd(result.mode("batch").line("output").usd)
+    assert f"Batch · Output: {batch_output}" in _segments(page)
+
+
+def test_segment_heights_are_their_share_of_the_stack(table: PriceTable) -> None:
+    result = estimate(PLAN, table=table)
+    page = bars.breakdown_html(result)
+    realtime = result.mode("realtime")
+    for category in ("uncached_input", "output"):
+        share = realtime.line(category).usd / realtime.total_usd * 100
+        title = f"Real-time · {CATEGORY_LABELS[category]}: {format_usd(realtime.line(category).usd)}"
+        assert f'<div title="{title}" style="flex:none;height:{float(share):.3f}%' in page
 
 
 @pytest.mark.parametrize(("requests", "words"), [(1, "(1 request)"), (2500, "(2,500 requests)")])
 def test_titles_count_requests_with_their_plural(table: PriceTable, requests: int, words: str) -> None:
     result = estimate(dataclasses.replace(PLAN, requests=requests), table=table)
-    assert charts.breakdown_figure(result).layout.title.text.endswith(words)
+    assert f"{words}</figcaption>" in bars.breakdown_html(result)
 
 
 def test_breakdown_leaves_out_categories_nobody_pays(table: PriceTable) -> None:
-    names = {trace.name for trace in charts.breakdown_figure(estimate(PLAN, table=table)).data}
+    _, legend = bars.breakdown_bars(estimate(PLAN, table=table))
+    names = {label for label, _ in legend}
     assert CATEGORY_LABELS["cache_write_1h"] not in names
     assert CATEGORY_LABELS["web_search"] not in names
 
 
 def test_unpriced_modes_are_labelled_not_drawn_at_zero(table: PriceTable) -> None:
     result = estimate(UNPRICED, table=table)
-    figure = charts.breakdown_figure(result)
-    output = _trace(figure, "Output")
-    assert output.y[0] == float(result.mode("realtime").line("output").usd)
-    assert list(output.y[1:]) == [None, None, None]
-    assert [a.text for a in figure.layout.annotations][1:] == [NOT_PRICED] * 3
+    found, _ = bars.breakdown_bars(result)
+    assert found[0].total_usd == result.mode("realtime").total_usd
+    assert [(bar.total_usd, bar.segments) for bar in found[1:]] == [(None, ())] * 3
+    page = bars.breakdown_html(result)
+    assert page.count(f">{NOT_PRICED}</div>") == 3
+    assert not any(title.startswith(("Batch", "Real-time +")) for title in _segments(page))
+
+
+def test_text_from_a_link_is_escaped(table: PriceTable) -> None:
+    result = estimate(dataclasses.replace(PLAN, period='<img src=x onerror="alert(1)">'), table=table)
+    page = bars.breakdown_html(result)
+    assert "<img" not in page
+    assert "Cost per &lt;img src=x onerror=&quot;alert(1)&quot;&gt; (USD)" in page
+
+
+@pytest.mark.parametrize(
+    ("top", "ticks"),
+    [
+        ("39.2", ["0", "10", "20", "30", "40"]),
+        ("40", ["0", "10", "20", "30", "40"]),
+        ("0.0031", ["0", "0.001", "0.002", "0.003", "0.004"]),
+        ("1234567", ["0", "5E+5", "1E+6", "1.5E+6"]),
+        ("0", ["0", "1"]),
+    ],
+)
+def test_the_money_axis_covers_the_tallest_bar_in_1_2_5_steps(top: str, ticks: list[str]) -> None:
+    found = bars.money_axis_ticks(Decimal(top))
+    assert found == [Decimal(tick) for tick in ticks]
+    assert found[-1] >= Decimal(top)
+    assert len(found) <= 7
 
 
 # --- cost against the hit rate ---------------------------------------------------------------------
@@ -243,9 +298,7 @@ def test_every_cost_category_has_a_label_and_a_colour() -> None:
 
 
 def test_figures_leave_backgrounds_and_text_to_streamlits_theme(table: PriceTable) -> None:
-    result = estimate(PLAN, table=table)
     figures = [
-        charts.breakdown_figure(result),
         _hit_rate_figure(PLAN, table),
         charts.comparison_figure(compare_models(PLAN, table=table)),
         charts.turns_figure(sweep_turns(CONVERSATION, [1, 12], table=table), current_turns=12),

@@ -15,11 +15,11 @@ import plotly.graph_objects as go
 
 from estimator.batches.dry_run import DryRunResult
 from estimator.conversations import TurnsPoint
-from estimator.costs import CATEGORIES, Category, Estimate
+from estimator.costs import Category, Estimate
 from estimator.format import format_tokens, format_usd
 from estimator.planning import BreakEven, ModelComparison, Sweep
 from estimator.workload import MAX_REQUESTS, MODES, CacheTTL, Mode
-from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED, percent_of_fraction, plot_text
+from ui.labels import MODE_LABELS, NOT_PRICED, percent_of_fraction, plot_text
 
 __all__ = [
     "BACKGROUNDS",
@@ -27,7 +27,6 @@ __all__ = [
     "MODE_COLORS",
     "NEUTRAL_COLOR",
     "PLOT_CONFIG",
-    "breakdown_figure",
     "comparison_figure",
     "dry_run_figure",
     "hit_rate_figure",
@@ -73,49 +72,6 @@ def _requests(count: int) -> str:
 
 def _money_axis(title: str) -> dict[str, object]:
     return {"title": {"text": title}, "tickprefix": "$", "separatethousands": True, "rangemode": "tozero"}
-
-
-def breakdown_figure(result: Estimate) -> go.Figure:
-    """Each mode's bill stacked by category; unpriced modes carry a "not priced" label, never a $0 bar."""
-    modes = result.modes
-    x = [MODE_LABELS[mode.mode] for mode in modes]
-    bars = []
-    for category in CATEGORIES:
-        amounts = [mode.line(category).usd if mode.available else None for mode in modes]
-        if not any(amounts):
-            continue  # a category nobody pays (e.g. 1h writes under the 5m TTL) would only clutter the legend
-        label = CATEGORY_LABELS[category]
-        bars.append(
-            {
-                "type": "bar",
-                "name": label,
-                "x": x,
-                "y": [_usd(amount) for amount in amounts],
-                "marker": {"color": CATEGORY_COLORS[category]},
-                "customdata": [format_usd(amount) if amount is not None else NOT_PRICED for amount in amounts],
-                "hovertemplate": f"%{{x}}<br>{label}: %{{customdata}}<extra></extra>",
-            }
-        )
-    labels = [
-        {
-            "x": name,
-            "y": _usd(mode.total_usd) if mode.available else 0,
-            "text": format_usd(mode.total_usd) if mode.available else NOT_PRICED,
-            "showarrow": False,
-            "yanchor": "bottom",
-        }
-        for mode, name in zip(modes, x, strict=True)
-    ]
-    layout = {
-        "barmode": "stack",
-        "title": {"text": f"What each mode pays for ({_requests(result.workload.requests)})"},
-        "yaxis": _money_axis(f"Cost per {plot_text(result.workload.period)} (USD)"),
-        "xaxis": {"title": {"text": "Mode"}},
-        "legend": _LEGEND_BELOW,
-        "margin": {"t": 60},
-        "annotations": labels,
-    }
-    return go.Figure({"data": bars, "layout": layout})
 
 
 def dry_run_figure(result: DryRunResult) -> go.Figure:

@@ -14,6 +14,7 @@ from estimator.format import format_tokens
 from estimator.throughput import AccountTier, ThroughputFit
 from estimator.workload import Workload
 from pricing import PriceTable
+from ui.labels import plain
 
 __all__ = [
     "ACCOUNT_TIERS",
@@ -25,6 +26,7 @@ __all__ = [
     "counted_input_text",
     "duration_text",
     "limit_rows",
+    "markdown_table",
     "percent_text",
     "source_text",
     "verdict",
@@ -88,6 +90,21 @@ def limit_rows(fit: ThroughputFit) -> list[dict[str, str]]:
         row["Binds first"] = "yes" if name == fit.binding_limit else ""
         rows.append(row)
     return rows
+
+
+def markdown_table(rows: list[dict[str, str]]) -> str:
+    """Rows of text as a Markdown table: Streamlit draws it with the page's own text renderer, so the Plan
+    page loads no table component (its Arrow scripts are ~1 MB a first-time visitor would wait for)."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = [_markdown_row(columns), "|" + "---|" * len(columns)]
+    lines += [_markdown_row([row.get(column, "") for column in columns]) for row in rows]
+    return "\n".join(lines)
+
+
+def _markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(plain(cell) or " " for cell in cells) + " |"
 
 
 def channel_note(table: PriceTable, workload: Workload) -> str | None:

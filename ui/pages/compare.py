@@ -73,8 +73,10 @@ def render() -> None:
     if table_tab.open:
         with table_tab:
             show_table(tables.comparison_table(comparisons))
-            with st.expander("Every mode's total per model"):
-                show_table(tables.comparison_modes_table(comparisons))
+            every_mode = st.expander("Every mode's total per model", key="compare_every_mode", on_change="rerun")
+            if every_mode.open:  # a second grid to draw, only for a reader who asks for it
+                with every_mode:
+                    show_table(tables.comparison_modes_table(comparisons))
     if chart_tab.open:  # drawn only when asked for: the page opens on the table, without plotly's redraw
         with chart_tab:
             show_figure(charts.comparison_figure(comparisons), key="chart_compare")

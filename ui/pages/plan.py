@@ -21,7 +21,7 @@ from estimator import (
 from estimator.report import estimate_rows, estimate_to_dict
 from estimator.throughput import throughput
 from pricing import PriceTable, PricingError
-from ui import charts, tables
+from ui import bars, charts, tables
 from ui import throughput as limits
 from ui.form import FormResult, widget_decimal
 from ui.labels import FIELD_LABELS, NOT_PRICED, metric_label, plain
@@ -64,9 +64,10 @@ def render() -> None:
         f"({format_tokens(result.cacheable_prefix_tokens)} cacheable) · table checked {table.checked}"
     )
     staleness_warning(table, result.as_of)
-    render_throughput(table, workload)
     render_warning_list(tables.listed_warnings(result))
-    show_figure(charts.breakdown_figure(result), key="chart_breakdown")
+    # st.html, not Markdown with HTML: its script is 31 KB, Markdown's HTML reader (rehype-raw) 188 KB.
+    st.html(bars.breakdown_html(result))
+    render_throughput(table, workload)
     render_sweeps(table, result)
     render_budget(table, workload)
     render_token_counter(workload)
@@ -159,7 +160,7 @@ def render_throughput(table: PriceTable, workload: Workload) -> None:
         THROUGHPUT_STYLE[kind](plain(sentence), icon=THROUGHPUT_ICONS[kind])
     rows = limits.limit_rows(fit)
     if rows:
-        st.table(rows, hide_index=True)
+        st.markdown(limits.markdown_table(rows))
     notes = [limits.counted_input_text(fit) if rows else None, limits.source_text(fit)]
     notes.append(limits.channel_note(table, workload))
     st.caption(plain(" ".join(note for note in notes if note)))
@@ -188,9 +189,22 @@ def _warning_line(warning: EstimateWarning) -> str:
 SWEEPS = ("Against the hit rate", "Against the number of requests")
 
 
+WHAT_IF = "What if: the cost against the hit rate, or against the number of requests"
+
+
 def render_sweeps(table: PriceTable, result: Estimate) -> None:
-    """The two what-if charts as tabs; only the open one is drawn, so a change of the plan redraws one
-    chart less (plotly's redraw is most of the browser's work on each change)."""
+    """The two what-if charts, in an expander drawn only while open, as tabs of which only the open one is
+    drawn. Plotly is the heaviest part of the browser's work: its script (4.7 MB) doubles a first visit's
+    wait and its redraw most of each change's, so the page's answer (verdict, cards, breakdown) comes
+    without it and a reader who wants the curves opens them (they stay open for the session)."""
+    what_if = st.expander(WHAT_IF, key="plan_what_if", on_change="rerun", icon=":material/show_chart:")
+    if not what_if.open:
+        return
+    with what_if:
+        render_sweep_tabs(table, result)
+
+
+def render_sweep_tabs(table: PriceTable, result: Estimate) -> None:
     hit_rate, requests = st.tabs(SWEEPS, key="plan_sweep", on_change="rerun")
     if hit_rate.open:
         with hit_rate:
