@@ -4,7 +4,7 @@ Cost is linear in tokens while the rates stay the same, so records are not price
 added to the integer sums of its key — (day, model, price period, service tier, data residency, speed,
 prompt-length tier, whether it touched the cache) — and every key is priced once at the end, exactly
 (`Decimal`, the `EXACT` context). A million records cost a million dictionary look-ups and integer
-additions, and a few hundred `Decimal` products.
+additions, and a few dozen `Decimal` operations per key.
 
 The rules, per key (usage-and-billing.md §1.5, anthropic-pricing.md §2 and §7):
 
@@ -24,22 +24,25 @@ The rules, per key (usage-and-billing.md §1.5, anthropic-pricing.md §2 and §7
   never priced at $0.
 
 `UsageAccumulator` does the adding and `finish()` returns a `PricedUsage`; `price_usage` prices records or
-usage objects, `price_columns` prices columns of integers (the bulk engines check against it).
+usage objects, `price_columns` prices columns of integers (added up by `estimator.usage.columns`, a loop that
+hands `add` only what needs it; the bulk engines check against it). Rates are resolved once per model, price
+period, tier, geo, speed and service tier, not once per day: the days of a period share its rates (a day on
+which a feature was missing has a view of its own).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Context, Decimal, localcontext
-from itertools import repeat
 from typing import Any, Literal, cast
 
 from estimator.costs import EXACT, MTOK
 from estimator.planning import token_scale
 from estimator.rates import ModeRates, Unpriced, resolve_mode_rates
 from estimator.results import CATEGORIES, Category
+from estimator.usage.columns import sum_columns
 from estimator.usage.readers import add_value
 from estimator.usage.records import (
     COUNT_FIELDS,
@@ -275,8 +278,8 @@ class UsagePricer:
         self.table = table
         self._periods: dict[tuple[str, dt.date], _PeriodInfo | _Refusal] = {}
         self._refusals: dict[tuple[str, str], _Refusal] = {}
-        self._rates: dict[tuple[Any, ...], _Resolved | _Refusal] = {}
-        self._mode_rates: dict[tuple[Any, ...], ModeRates | Unpriced] = {}
+        self._rates: dict[tuple[Any, ...], tuple[PricePeriod, _Resolved | _Refusal]] = {}
+        self._mode_rates: dict[tuple[Any, ...], tuple[PricePeriod, ModeRates | Unpriced]] = {}
 
     def refusal(self, code: str, message: str) -> _Refusal:
         """One shared refusal per (code, message): the same unknown model on many lines is one problem."""
@@ -333,11 +336,13 @@ class UsagePricer:
         tier_threshold: int | None,
         cached: int,
     ) -> _Resolved | _Refusal:
-        key = (info.model.id, info.day, service_tier, geo, speed, tier_threshold, cached)
+        # Per period view, not per day (nothing here depends on the day): see `mode_rates`.
+        key = (info.model.id, id(info.period), service_tier, geo, speed, tier_threshold, cached)
         found = self._rates.get(key)
         if found is None:
-            found = self._rates[key] = self._resolve(info, service_tier, geo, speed, tier_threshold, cached)
-        return found
+            resolved = self._resolve(info, service_tier, geo, speed, tier_threshold, cached)
+            found = self._rates[key] = (info.period, resolved)
+        return found[1]
 
     def _resolve(
         self,
@@ -385,13 +390,18 @@ class UsagePricer:
     def mode_rates(
         self, info: _PeriodInfo, mode: Mode, tier: PromptTier | None, fast: bool, multiplier: Decimal
     ) -> ModeRates | Unpriced:
-        key = (info.model.id, info.day, mode, tier.above_prompt_tokens if tier else None, fast, multiplier)
+        # Keyed by the period view, not the day: every day of a period without feature gaps shares one view,
+        # so a month of records resolves each mode's rates once rather than once a day. The view is kept in
+        # the entry, so its id cannot be reused by another object while the entry lives.
+        period = info.period
+        key = (info.model.id, id(period), mode, tier.above_prompt_tokens if tier else None, fast, multiplier)
         found = self._mode_rates.get(key)
         if found is None:
-            found = self._mode_rates[key] = resolve_mode_rates(
-                info.period, mode, tier=tier, fast=fast, geo_multiplier=multiplier, model_name=info.model.name
+            rates = resolve_mode_rates(
+                period, mode, tier=tier, fast=fast, geo_multiplier=multiplier, model_name=info.model.name
             )
-        return found
+            found = self._mode_rates[key] = (period, rates)
+        return found[1]
 
     def _tier_refusal(self, service_tier: object) -> _Refusal:
         if service_tier == "priority":
@@ -437,34 +447,37 @@ def category_usd(sums: Sequence[int], rates: ModeRates, search_usd: Decimal) -> 
     A mode without cache rates takes cache tokens as plain input: that is what the what-if "without
     caching" modes mean, and a billed key that read or wrote the cache always has cache rates (1-hour
     writes included, when it has any: see `UsagePricer.resolve`)."""
+    return dict(zip(CATEGORIES, _category_values(sums, rates, search_usd), strict=True))
+
+
+def _category_values(sums: Sequence[int], rates: ModeRates, search_usd: Decimal) -> tuple[Decimal, ...]:
+    """`category_usd`'s values in `CATEGORIES` order, without the dict: a total is their sum from Decimal(0)
+    in this order (the order fixes the exponent of an exact Decimal sum, so totals stay digit for digit)."""
+    # Thinking is billed inside output (usage.output_tokens includes it), code execution by container time
+    # (which the usage object does not carry): both are 0 here.
+    zero = Decimal(0)
     cache_writes_5m = sums[_W5M] + sums[_WUNSPLIT]
     if rates.cache_read_mtok is None or rates.cache_write_5m_mtok is None:
         uncached = sums[_INPUT] + cache_writes_5m + sums[_W1H] + sums[_READ]
-        return {
-            "uncached_input": uncached * rates.input_mtok / MTOK,
-            "cache_write_5m": Decimal(0),
-            "cache_write_1h": Decimal(0),
-            "cache_read": Decimal(0),
-            "output": sums[_OUTPUT] * rates.output_mtok / MTOK,
-            "web_search": sums[_SEARCH] * search_usd,
-            "thinking": Decimal(0),  # billed inside output (usage.output_tokens includes it)
-            "code_execution": Decimal(0),  # not in the usage object: billed by container time
-        }
-    return {
-        "uncached_input": sums[_INPUT] * rates.input_mtok / MTOK,
-        "cache_write_5m": cache_writes_5m * rates.cache_write_5m_mtok / MTOK,
-        "cache_write_1h": sums[_W1H] * rates.cache_write_1h_mtok / MTOK
-        if sums[_W1H] and rates.cache_write_1h_mtok is not None
-        else Decimal(0),
-        "cache_read": sums[_READ] * rates.cache_read_mtok / MTOK,
-        "output": sums[_OUTPUT] * rates.output_mtok / MTOK,
-        "web_search": sums[_SEARCH] * search_usd,
-        "thinking": Decimal(0),  # billed inside output (usage.output_tokens includes it)
-        "code_execution": Decimal(0),  # not in the usage object: billed by container time
-    }
+        output = sums[_OUTPUT] * rates.output_mtok / MTOK
+        return (uncached * rates.input_mtok / MTOK, zero, zero, zero, output, sums[_SEARCH] * search_usd, zero, zero)
+    hour = rates.cache_write_1h_mtok
+    return (
+        sums[_INPUT] * rates.input_mtok / MTOK,
+        cache_writes_5m * rates.cache_write_5m_mtok / MTOK,
+        sums[_W1H] * hour / MTOK if sums[_W1H] and hour is not None else zero,
+        sums[_READ] * rates.cache_read_mtok / MTOK,
+        sums[_OUTPUT] * rates.output_mtok / MTOK,
+        sums[_SEARCH] * search_usd,
+        zero,
+        zero,
+    )
 
 
 # --- adding up ----------------------------------------------------------------------------------------
+
+_WhatIfPlan = tuple[tuple[Mode, ModeRates | Unpriced], ...]
+"""Each mode with the rates a line of one key is priced at in it (or why it has none)."""
 
 
 @dataclass
@@ -505,6 +518,7 @@ class UsageAccumulator:
         self._cost_rows: list[CostReportRow] = []
         self._target = _Target(self.table.model(what_if_model)) if what_if_model else None
         self._search_usd = self.table.rules.web_search.usd_per_1000_searches / 1000
+        self._what_if_plans: dict[tuple[int, int, bool], tuple[_Resolved, PricePeriod, _WhatIfPlan]] = {}
 
     # The hot path: one call per record, positional for speed.
     def add(
@@ -608,6 +622,22 @@ class UsageAccumulator:
             record.custom_id,
             (record.context_window or "") if record.kind in ("usage_report", "analytics_usage") else None,
         )
+
+    def sums_for(
+        self, model: Any, day: Any, service_tier: Any, geo: Any, speed: Any, tier: int | None, cached: int
+    ) -> list[int] | None:
+        """The live sums of a key once `add` has made it, for a caller that adds the key's next records
+        itself (`estimator.usage.columns`); None when the key was refused, or when a what-if model needs
+        every record to pass through `add`."""
+        if self._target is not None:
+            return None
+        sums = self._sums.get((day, model, service_tier, geo, speed, tier, cached))
+        return sums if isinstance(sums, list) else None
+
+    def prompt_tiers(self, model: Any, day: Any) -> tuple[int, ...]:
+        """The prompt-length thresholds of the model's prices on `day`, once `add` has looked them up."""
+        info = self._periods.get((model, day))
+        return info.thresholds if isinstance(info, _PeriodInfo) else ()
 
     def count_request(self, result_type: ResultType, requests: int = 1) -> None:
         self.requests_by_result[result_type] += requests
@@ -720,7 +750,8 @@ class UsageAccumulator:
             else:
                 for position, value in enumerate(sums):
                     found[2][position] += value
-        lines = [self._priced_line(key[0], info, resolved, sums) for key, (info, resolved, sums) in merged.items()]
+        with localcontext(EXACT):  # once for all the lines, not once per line
+            lines = [self._priced_line(key[0], info, resolved, sums) for key, (info, resolved, sums) in merged.items()]
         lines.sort(key=lambda line: (line.day, line.model_id, line.service_tier, line.billed_mode))
         problems = list(self._problems)
         problems += [refusal.problem() for refusal in self.pricer.refusals]
@@ -743,14 +774,14 @@ class UsageAccumulator:
         )
 
     def _priced_line(self, day: dt.date, info: _PeriodInfo, resolved: _Resolved, sums: list[int]) -> PricedLine:
+        """One line priced (exact: call inside `localcontext(EXACT)`)."""
         rates = resolved.rates
-        with localcontext(EXACT):
-            usd = category_usd(sums, rates, self._search_usd)
-            total = sum(usd.values(), Decimal(0))
-            extra = Decimal(0)
-            if sums[_WUNSPLIT] and rates.cache_write_1h_mtok is not None and rates.cache_write_5m_mtok is not None:
-                extra = sums[_WUNSPLIT] * (rates.cache_write_1h_mtok - rates.cache_write_5m_mtok) / MTOK
-            what_if, reasons = self._what_if_modes(info, resolved, sums)
+        usd = category_usd(sums, rates, self._search_usd)
+        total = sum(usd.values(), Decimal(0))
+        extra = Decimal(0)
+        if sums[_WUNSPLIT] and rates.cache_write_1h_mtok is not None and rates.cache_write_5m_mtok is not None:
+            extra = sums[_WUNSPLIT] * (rates.cache_write_1h_mtok - rates.cache_write_5m_mtok) / MTOK
+        what_if, reasons = self._what_if_modes(info, resolved, sums, total)
         return PricedLine(
             day=day,
             model_id=info.model.id,
@@ -771,17 +802,17 @@ class UsageAccumulator:
         )
 
     def _what_if_modes(
-        self, info: _PeriodInfo, resolved: _Resolved, sums: list[int]
+        self, info: _PeriodInfo, resolved: _Resolved, sums: list[int], total: Decimal
     ) -> tuple[dict[Mode, Decimal | None], dict[Mode, str]]:
         """The same tokens in each mode: the uncached modes take every cache token as input; batch modes run at
-        standard speed (fast mode does not exist in batches)."""
+        standard speed (fast mode does not exist in batches). `total` is the line's cost at its billed rates.
+
+        Modes priced at the same rates (the billed mode's, or "cached" and plain for a line that never touched
+        the cache) cost the same: computed once per rates object, which gives the very same Decimal."""
         costs: dict[Mode, Decimal | None] = {}
         reasons: dict[Mode, str] = {}
-        touched_cache = any(sums[_W5M : _READ + 1])
-        for mode in MODES:
-            fast = resolved.speed == "fast" and not mode.startswith("batch")
-            priced_mode: Mode = mode if touched_cache or not mode.endswith("cached") else mode.removesuffix("_cached")  # type: ignore[assignment]
-            rates = self.pricer.mode_rates(info, priced_mode, resolved.tier, fast, resolved.geo_multiplier)
+        known = {id(resolved.rates): total}
+        for mode, rates in self._what_if_rates(info, resolved, any(sums[_W5M : _READ + 1])):
             if isinstance(rates, Unpriced):
                 costs[mode] = None
                 reasons[mode] = rates.reason
@@ -790,8 +821,26 @@ class UsageAccumulator:
                 costs[mode] = None
                 reasons[mode] = info.period.unavailable("cache_ttl_1h") or "no 1-hour cache-write price"
                 continue
-            costs[mode] = sum(category_usd(sums, rates, self._search_usd).values(), Decimal(0))
+            cost = known.get(id(rates))
+            if cost is None:
+                cost = known[id(rates)] = sum(_category_values(sums, rates, self._search_usd), Decimal(0))
+            costs[mode] = cost
         return costs, reasons
+
+    def _what_if_rates(self, info: _PeriodInfo, resolved: _Resolved, touched_cache: bool) -> _WhatIfPlan:
+        """Each mode's rates for a line of this key: the same for every line of the key's period, so found once."""
+        plan_key = (id(resolved), id(info.period), touched_cache)
+        found = self._what_if_plans.get(plan_key)
+        if found is None:
+            plan: list[tuple[Mode, ModeRates | Unpriced]] = []
+            for mode in MODES:
+                fast = resolved.speed == "fast" and not mode.startswith("batch")
+                plain = mode if touched_cache or not mode.endswith("cached") else mode.removesuffix("_cached")
+                rates = self.pricer.mode_rates(info, cast(Mode, plain), resolved.tier, fast, resolved.geo_multiplier)
+                plan.append((mode, rates))
+            # The key's objects are kept in the entry, so their ids cannot be reused while it lives.
+            found = self._what_if_plans[plan_key] = (resolved, info.period, tuple(plan))
+        return found[2]
 
     def _model_what_if(self) -> ModelWhatIf | None:
         target = self._target
@@ -968,83 +1017,24 @@ def price_columns(
 ) -> PricedUsage:
     """Price usage given as columns (one list per field, equal lengths; row i is one request). Counts must be
     ints ≥ 0; a row that is not is refused with its index (the `line` of its problem is the row number,
-    from 1). The totals and per-line sums equal pricing the same rows as records, exactly."""
-    rows = len(models)
-    zeros = _Zeros(rows)
+    from 1). The totals and per-line sums equal pricing the same rows as records, exactly.
 
-    def column(values: Sequence[Any] | None, name: str) -> Sequence[Any]:
-        if values is None:
-            return zeros
+    Fast: `estimator.usage.columns` checks the counts at C speed and adds the rows to their keys' sums in a
+    compiled loop; only a key's first row and the rows of refused keys go through `UsageAccumulator.add`."""
+    rows = len(models)
+
+    def checked(values: Sequence[Any], name: str) -> Sequence[Any]:
         if len(values) != rows:
             raise ValueError(f"column {name} has {len(values):,} rows, models has {rows:,}")
         return values
 
-    nones: Sequence[None] = _Nones(rows)
-    counts = [
-        column(input_tokens, "input_tokens"),
-        column(cache_write_5m_tokens, "cache_write_5m_tokens"),
-        column(cache_write_1h_tokens, "cache_write_1h_tokens"),
-        column(cache_write_unsplit_tokens, "cache_write_unsplit_tokens"),
-        column(cache_read_tokens, "cache_read_tokens"),
-        column(output_tokens, "output_tokens"),
-        column(thinking_tokens, "thinking_tokens"),
-        column(web_search_requests, "web_search_requests"),
-        column(web_fetch_requests, "web_fetch_requests"),
-        column(requests, "requests") if requests is not None else _Ones(rows),
-    ]
-    names = COUNT_FIELDS  # the same order as the columns above
-    day_column = column(days, "days")
-    tiers = column(service_tiers, "service_tiers") if service_tiers is not None else nones
-    geos = column(inference_geos, "inference_geos") if inference_geos is not None else nones
-    speed_column = column(speeds, "speeds") if speeds is not None else nones
+    given: list[Sequence[int] | None] = [input_tokens, cache_write_5m_tokens, cache_write_1h_tokens]
+    given += [cache_write_unsplit_tokens, cache_read_tokens, output_tokens, thinking_tokens, web_search_requests]
+    given += [web_fetch_requests, requests]
+    counts = {name: checked(v, name) for name, v in zip(COUNT_FIELDS, given, strict=True) if v is not None}
+    keys: list[Sequence[Any] | None] = [models, checked(days, "days")]
+    for values, name in ((service_tiers, "service_tiers"), (inference_geos, "inference_geos"), (speeds, "speeds")):
+        keys.append(None if values is None else checked(values, name))
     accumulator = UsageAccumulator(table)
-    add: Any = accumulator.add  # rows of any length are checked above; positional for speed
-    for row, values in enumerate(zip(models, day_column, tiers, geos, speed_column, *counts, strict=True), start=1):
-        model, day, tier, geo, speed = values[:5]
-        numbers = values[5:]
-        bad = next((i for i, v in enumerate(numbers) if type(v) is not int or v < 0), None)
-        if bad is not None:
-            accumulator.problem(
-                UsageProblem(
-                    source, row, "error", "invalid_count", f"{names[bad]} must be an int ≥ 0, got {numbers[bad]!r}"
-                ),
-                unpriced=True,
-            )
-            continue
-        accumulator.requests_by_result["succeeded"] += numbers[9]
-        add(model, day, tier, geo, speed, *numbers, source, row)
+    sum_columns(accumulator, keys, counts, rows, source)
     return accumulator.finish()
-
-
-class _Constant(Sequence[Any]):
-    """A read-only column of one repeated value, so absent columns cost no memory."""
-
-    value: Any = 0
-
-    def __init__(self, length: int) -> None:
-        self._length = length
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self.value] * len(range(*index.indices(self._length)))
-        if not -self._length <= index < self._length:
-            raise IndexError(index)
-        return self.value
-
-    def __iter__(self) -> Iterator[Any]:
-        return repeat(self.value, self._length)
-
-
-class _Zeros(_Constant):
-    value = 0
-
-
-class _Ones(_Constant):
-    value = 1
-
-
-class _Nones(_Constant):
-    value = None
