@@ -1,7 +1,7 @@
 """Bulk pricing: DuckDB and Spark against the floor of DuckDB summing the same file's raw token columns.
 
     .venv/bin/python benchmarks/bench_bulk.py [--records 10000000] [--file PATH] [--python-subset 200000]
-                                               [--threads 2] [--skip-spark]
+                                               [--threads 2] [--rounds 5] [--skip-spark] [--skip-python]
 
 Generates the usage file when it does not exist, with DuckDB itself (seconds): 10,000,000 records as
 Parquet, six current models over 55 days, 30% batch, 10% US residency, 5% fast mode on Opus 5.5, cache
@@ -9,13 +9,17 @@ reads and writes of both TTLs, web searches, 0.5% of Haiku 5.5 prompts over its 
 in a fresh process so that its peak memory is its own:
 
 1. floor: DuckDB summing the raw token columns of the file (`SELECT COUNT(*), SUM(...)`);
-2. DuckDB: `price_files_bulk(engine="duckdb")`, the whole job (pricing SQL, rollup, `ActualCosts`);
+2. DuckDB: `price_files_bulk(engine="duckdb")`, the whole job (pricing SQL, rollup, `ActualCosts`), with
+   the pricing query (`DuckDBEngine.rollup`: the records summed per key, the groups priced, the rows
+   brought to Python) and, inside it, the scan that sums the records per key, timed on their own;
 3. Spark local: the same through `engine="spark"` on `local[N]` (skipped without Java);
 4. the Python pricer (`estimator.usage.price_columns`, the columnar entry point, on in-memory columns read
    beforehand, so only pricing is timed) on a subset, its records/s extrapolated to the whole file;
 5. the Python path as a user runs it (`actual_costs` reading the same subset as Messages responses JSONL).
 
-Each step but Spark runs `--repeat` times (default 3) and the fastest run is reported: the machine is shared.
+Steps 1 and 2 alternate, round after round (`--rounds`, default 5), so that both see the same load on a
+shared machine; every figure is given as best / median of the rounds, and the ratio to the floor is taken
+within each round (its median and best are printed). Spark runs once (a JVM start is slow and stable).
 
 Prints records/s, peak RSS and the ratios the targets are stated in: DuckDB within 3x of the floor's time,
 at least 50x the Python pricer's records/s, peak RSS under 2 GB.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +101,18 @@ def timed_rollup(self, on_progress=None):  # the pricing query alone, inside the
 
 
 DuckDBEngine.rollup = timed_rollup
+scan = []
+groups = DuckDBEngine._groups
+
+
+def timed_groups(self):  # inside the query: the one scan that sums the records per key
+    begun, cpu = time.perf_counter(), time.process_time()
+    sql = groups(self)
+    scan.append((time.perf_counter() - begun, time.process_time() - cpu))
+    return sql
+
+
+DuckDBEngine._groups = timed_groups
 start, cpu = time.perf_counter(), time.process_time()
 result = price_files_bulk([sys.argv[1]], engine="duckdb", threads=int(sys.argv[2]), table=table,
                           as_of=datetime.date(2026, 12, 1))
@@ -103,6 +120,7 @@ elapsed = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 cpu = time.process_time() - cpu
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "query_seconds": query[0][0], "query_cpu": query[0][1],
+                  "scan_seconds": scan[0][0], "scan_cpu": scan[0][1],
                   "records": result.priced_records
                   + result.unpriced_records, "unpriced": result.unpriced_records,
                   "total_usd": str(result.total_usd), "rss_mb": rss}))
@@ -217,25 +235,36 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "records": result.priced_recor
 """
 
 
-def _run(script: str, *args: str, repeat: int = 1) -> dict[str, float]:
-    """The step in a fresh process (its own peak memory), `repeat` times; the fastest run is kept (the
-    machine is shared: the minimum is the least disturbed)."""
-    best: dict[str, float] | None = None
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            raise SystemExit(f"step failed:\n{out.stderr[-3000:]}")
-        result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-        if best is None or result["seconds"] < best["seconds"]:
-            best = result
-    assert best is not None
-    return best
+def _once(script: str, *args: str) -> dict[str, float]:
+    """The step in a fresh process (its own peak memory)."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"step failed:\n{out.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _run_optional(script: str, *args: str) -> dict[str, float] | None:
+def _rounds(steps: dict[str, tuple[str, ...]], rounds: int) -> dict[str, list[dict[str, float]]]:
+    """Each step once per round, in turn, `rounds` times: steps compared with each other see the same load."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, (script, *args) in steps.items():
+            runs[name].append(_once(script, *args))
+    return runs
+
+
+def _best(runs: list[dict[str, float]], key: str) -> float:
+    return min(run[key] for run in runs)
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def _optional(script: str, *args: str) -> dict[str, float] | None:
     """A step whose failure is reported and skipped (the Python path reads files the bulk engines do not)."""
     try:
-        return _run(script, *args)
+        return _once(script, *args)
     except SystemExit as failure:
         print(f"(step skipped: {str(failure).strip().splitlines()[-1]})")
         return None
@@ -248,8 +277,9 @@ def main() -> None:
     parser.add_argument("--python-subset", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--skip-python", action="store_true", help="only the floor, DuckDB (and Spark)")
     parser.add_argument("--spark-no-codegen", action="store_true", help="Spark without code generation")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per step; the fastest is reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of floor and DuckDB (at least 5)")
     args = parser.parse_args()
     path = args.file
     if not path.exists():
@@ -258,55 +288,79 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", GENERATE, str(path), str(args.records), ",".join(MODELS)], check=True)
         print(f"generated {args.records:,} records in {time.perf_counter() - start:.1f} s: {path}")
     size_mb = path.stat().st_size / 1e6
-    print(f"file: {path} ({size_mb:,.0f} MB)")
+    print(f"file: {path} ({size_mb:,.0f} MB); {max(args.rounds, 5)} rounds, best / median")
     threads = str(args.threads)
-    floor = _run(FLOOR, str(path), threads, repeat=args.repeat)
-    records = int(floor["records"])
-    duck = _run(DUCKDB, str(path), threads, str(ROOT), repeat=args.repeat)
-    python = _run(PYTHON, str(path), str(args.python_subset), str(ROOT), repeat=args.repeat)
-    python_path = _run_optional(PYTHON_PATH, str(path), str(args.python_subset), str(ROOT))
-    rows = [
-        ("floor: DuckDB sums the raw token columns", floor),
-        ("DuckDB: price_files_bulk (pricing SQL, rollup, ActualCosts)", duck),
-    ]
+    runs = _rounds({"floor": (FLOOR, str(path), threads), "duckdb": (DUCKDB, str(path), threads, str(ROOT))},
+                   max(args.rounds, 5))  # fmt: skip
+    floor, duck = runs["floor"], runs["duckdb"]
+    records = int(floor[0]["records"])
+    print(f"\n{'step':<58} {'wall s':>13} {'CPU s':>13} {'records/s (wall)':>22} {'peak RSS':>9}")
+    _line(
+        "floor: DuckDB sums the raw token columns",
+        floor,
+        "seconds",
+        "cpu",
+        records,
+        f"{max(r['rss_mb'] for r in floor):,.0f} MB",
+    )
+    _line(
+        "DuckDB: price_files_bulk, the whole job",
+        duck,
+        "seconds",
+        "cpu",
+        records,
+        f"{max(r['rss_mb'] for r in duck):,.0f} MB",
+    )
+    _line("  of which the pricing query (DuckDBEngine.rollup)", duck, "query_seconds", "query_cpu", records, "")
+    _line("    of which the scan summing records per key", duck, "scan_seconds", "scan_cpu", records, "")
     spark = None
     if not args.skip_spark and shutil.which("java"):
         mode = "interpreted" if args.spark_no_codegen else "codegen"
-        spark = _run(SPARK, str(path), threads, str(ROOT), mode)  # once: a JVM start is slow and stable
-        rows.append((f"Spark local[{threads}] ({mode}; JVM + Python)", spark))
-    subset = python["records"]
-    print(f"\n{'step':<64} {'wall s':>7} {'CPU s':>7} {'records/CPU s':>14} {'peak RSS':>10}")
-    for label, step in rows:
-        rss = f"{step['rss_mb']:,.0f} MB" + (f" + JVM {step['jvm_rss_mb']:,.0f} MB" if "jvm_rss_mb" in step else "")
-        _line(label, step["seconds"], step["cpu"], step["records"], rss)
-        if step is duck:
-            _line("  of which the pricing query (the rollup)", duck["query_seconds"], duck["query_cpu"], records, "")
-    scale = records / subset
-    label = f"Python pricer (price_columns), {int(subset):,} records × {scale:,.0f}"
-    _line(label, python["seconds"] * scale, python["cpu"] * scale, records, f"{python['rss_mb']:,.0f} MB")
-    if python_path is not None:
-        scale = records / python_path["records"]
-        label = f"Python path (actual_costs, responses JSONL), {int(python_path['records']):,} × {scale:,.0f}"
-        wall, cpu = python_path["seconds"] * scale, python_path["cpu"] * scale
-        _line(label, wall, cpu, records, f"{python_path['rss_mb']:,.0f} MB")
-    # CPU time: the machine is shared, and wall time measures the neighbours as much as the work.
-    python_cpu = python["cpu"] * records / subset
-    print(
-        f"\nDuckDB / floor, CPU time: {duck['cpu'] / floor['cpu']:.2f}x whole job, "
-        f"{duck['query_cpu'] / floor['cpu']:.2f}x pricing query (target ≤ 3x)"
-    )
-    print(
-        f"DuckDB records/s / Python pricer's, CPU time: {python_cpu / duck['cpu']:,.0f}x whole job, "
-        f"{python_cpu / duck['query_cpu']:,.0f}x pricing query (target ≥ 50x)"
-    )
-    print(f"DuckDB peak RSS: {duck['rss_mb']:,.0f} MB (target < 2,048 MB)")
-    print(f"DuckDB total: ${duck['total_usd']} ({int(duck['unpriced']):,} records not priced)")
+        spark = _once(SPARK, str(path), threads, str(ROOT), mode)
+        rss = f"{spark['rss_mb']:,.0f} MB + JVM {spark['jvm_rss_mb']:,.0f} MB"
+        _line(f"Spark local[{threads}] ({mode}; JVM + Python), once", [spark], "seconds", "cpu", records, rss)
+    python = None
+    if not args.skip_python:
+        python = _rounds({"python": (PYTHON, str(path), str(args.python_subset), str(ROOT))}, 5)["python"]
+        subset = python[0]["records"]
+        scaled = [run | {"seconds": run["seconds"] * records / subset, "cpu": run["cpu"] * records / subset}
+                  for run in python]  # fmt: skip
+        label = f"Python pricer (price_columns), {int(subset):,} records x {records / subset:,.0f}"
+        _line(label, scaled, "seconds", "cpu", records, f"{max(r['rss_mb'] for r in python):,.0f} MB")
+        python_path = _optional(PYTHON_PATH, str(path), str(args.python_subset), str(ROOT))
+        if python_path is not None:
+            scale = records / python_path["records"]
+            label = f"Python path (actual_costs, responses JSONL), {int(python_path['records']):,} x {scale:,.0f}"
+            scaled_path = python_path | {"seconds": python_path["seconds"] * scale, "cpu": python_path["cpu"] * scale}
+            _line(label, [scaled_path], "seconds", "cpu", records, f"{python_path['rss_mb']:,.0f} MB")
+    print("\nRatios to the floor, within each round (best / median of the rounds; target: query within 3x):")
+    for label, wall, cpu in (
+        ("pricing query", "query_seconds", "query_cpu"),
+        ("whole job", "seconds", "cpu"),
+        ("scan summing records per key", "scan_seconds", "scan_cpu"),
+    ):
+        walls = [d[wall] / f["seconds"] for d, f in zip(duck, floor, strict=True)]
+        cpus = [d[cpu] / f["cpu"] for d, f in zip(duck, floor, strict=True)]
+        print(f"  {label:<30} wall {min(walls):.2f}x / {statistics.median(walls):.2f}x   "
+              f"CPU {min(cpus):.2f}x / {statistics.median(cpus):.2f}x")  # fmt: skip
+    if python is not None:
+        python_rate = statistics.median(run["records"] / run["seconds"] for run in python)
+        query_rate = records / _median(duck, "query_seconds")
+        job_rate = records / _median(duck, "seconds")
+        print(f"DuckDB records/s over the Python pricer's (wall, medians): {query_rate / python_rate:,.0f}x pricing "
+              f"query, {job_rate / python_rate:,.0f}x whole job (target >= 50x)")  # fmt: skip
+    print(f"DuckDB peak RSS: {max(run['rss_mb'] for run in duck):,.0f} MB (target < 2,048 MB)")
+    print(f"DuckDB total: ${duck[0]['total_usd']} ({int(duck[0]['unpriced']):,} records not priced)")
     if spark is not None:
         print(f"Spark total:  ${spark['total_usd']} (must equal DuckDB's)")
 
 
-def _line(label: str, wall: float, cpu: float, records: float, rss: str) -> None:
-    print(f"{label:<64} {wall:>7.2f} {cpu:>7.2f} {records / cpu:>14,.0f} {rss:>10}")
+def _line(label: str, runs: list[dict[str, float]], wall: str, cpu: str, records: int, rss: str) -> None:
+    """best / median of wall and CPU seconds, and records/s at the best and median wall time."""
+    walls = f"{_best(runs, wall):.2f} / {_median(runs, wall):.2f}"
+    cpus = f"{_best(runs, cpu):.2f} / {_median(runs, cpu):.2f}"
+    rates = f"{records / _best(runs, wall):,.0f} / {records / _median(runs, wall):,.0f}"
+    print(f"{label:<58} {walls:>13} {cpus:>13} {rates:>22} {rss:>9}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 
 from estimator import actual_costs, format_usd, reconcile
+from estimator.usage.records import UsageRecord
 from pricing import PriceTable
 from ui import actual_costs as build
 
@@ -143,3 +145,101 @@ def test_the_admin_key_field_is_a_password_kept_in_the_session(app: AppTest) -> 
     shown = [str(getattr(node, "value", "")) for node in (*app.markdown, *app.caption, *app.info, *app.error)]
     assert not any("CANARY" in text for text in shown)
     assert app.session_state["admin_key_input"] == "sk-ant-admin01-CANARY-page"  # the session, nowhere else
+
+
+# --- who prices an upload: DuckDB above the command line's threshold, the Python pricer below ----------------
+
+
+def _priced_page(monkeypatch: pytest.MonkeyPatch, upload: tuple[str, bytes], *, threshold: int | None) -> AppTest:
+    from ui.pages import actual_costs as page
+
+    if threshold is not None:
+        monkeypatch.setattr(page, "BULK_THRESHOLD_BYTES", threshold)
+    test = AppTest.from_function(_page, default_timeout=TIMEOUT)
+    test.run()
+    test.date_input(key="actual_as_of").set_value(DAY).run()
+    test.file_uploader(key="actual_upload").set_value((*upload, "application/octet-stream")).run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+def _report(test: AppTest) -> tuple[dict[str, str], list[Any], list[str]]:
+    """What the page shows: the cards, every table, the problems and notes."""
+    metrics = {m.label: m.value for m in test.metric}
+    tables = [frame.value.to_dict("list") for frame in test.dataframe]
+    texts = [e.value for e in (*test.error, *test.info)]
+    return metrics, tables, texts
+
+
+def _engine_caption(test: AppTest) -> str:
+    return next(c.value for c in test.caption if c.value.startswith("Priced by"))
+
+
+def test_a_large_upload_is_priced_by_duckdb_with_the_same_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("duckdb")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the upload's temporary copy goes
+    upload = ("results.jsonl", RESULTS.encode())
+    python = _priced_page(monkeypatch, upload, threshold=None)
+    assert _engine_caption(python).startswith("Priced by the Python pricer: 1 file")
+    duckdb = _priced_page(monkeypatch, upload, threshold=len(RESULTS) - 1)
+    assert _engine_caption(duckdb).startswith("Priced by DuckDB: 1 file")
+    assert _report(duckdb) == _report(python)
+    assert _report(duckdb)[0]["Actual cost"] == format_usd(
+        actual_costs(io.BytesIO(RESULTS.encode()), as_of=DAY).total_usd
+    )
+    assert list(tmp_path.iterdir()) == []  # the temporary copy (and DuckDB's spill folder) removed
+
+
+def test_a_parquet_upload_is_priced_by_duckdb_whatever_its_size(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "usage.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * FROM (VALUES ('claude-sonnet-4-6', DATE '2026-11-20', 1000, 200, 3000), "
+            f"('claude-haiku-4-5', DATE '2026-11-21', 50, 10, 0)) AS t(model, day, input_tokens, output_tokens, "
+            f"cache_read_tokens)) TO '{path}' (FORMAT PARQUET)"
+        )
+    test = _priced_page(monkeypatch, ("usage.parquet", path.read_bytes()), threshold=None)
+    assert _engine_caption(test).startswith("Priced by DuckDB: 1 file")
+    expected = actual_costs(
+        [
+            UsageRecord("claude-sonnet-4-6", dt.date(2026, 11, 20), input_tokens=1000, output_tokens=200,
+                        cache_read_tokens=3000),
+            UsageRecord("claude-haiku-4-5", dt.date(2026, 11, 21), input_tokens=50, output_tokens=10),
+        ],
+        as_of=DAY,
+    )  # fmt: skip
+    assert _report(test)[0]["Actual cost"] == format_usd(expected.total_usd)
+
+
+def test_without_duckdb_the_python_pricer_prices_a_large_upload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # `import duckdb` fails, as where it is not installed
+    test = _priced_page(monkeypatch, ("results.jsonl", RESULTS.encode()), threshold=1)
+    assert _engine_caption(test).startswith("Priced by the Python pricer")
+    assert _report(test)[0]["Actual cost"] == format_usd(
+        actual_costs(io.BytesIO(RESULTS.encode()), as_of=DAY).total_usd
+    )
+
+
+def test_a_duckdb_error_names_the_upload_not_its_temporary_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("duckdb")
+    broken = b'{"type": "message", "model": "claude-sonnet-4-6", "usage": {"input_tokens": 1\n'
+    test = _priced_page(monkeypatch, ("broken.jsonl", broken), threshold=1)
+    errors = [e.value for e in test.error]
+    assert any("broken.jsonl" in text for text in errors), errors
+    assert not any("claude-cost-upload-" in text for text in errors)
+
+
+def test_who_prices_an_upload() -> None:
+    pytest.importorskip("duckdb")
+    jsonl, parquet = b'{"custom_id": "a"}\n', b"PAR1\x00\x00"
+    assert build.upload_engine([jsonl], 100, what_if_model=None, threshold_bytes=1000) == "python"
+    assert build.upload_engine([jsonl], 1001, what_if_model=None, threshold_bytes=1000) == "duckdb"
+    assert build.upload_engine([jsonl], 1001, what_if_model="claude-haiku-4-5", threshold_bytes=1000) == "python"
+    assert build.upload_engine([jsonl, parquet], 100, what_if_model=None, threshold_bytes=1000) == "duckdb"
+    assert build.engine_caption("duckdb", 2, 120_400_000) == "Priced by DuckDB: 2 files, 120.4 MB."
+    assert build.engine_caption("python", 1, 1_234) == "Priced by the Python pricer: 1 file, 1.2 kB."

@@ -9,11 +9,13 @@ form and the Dry-run page start from what these results showed ("use as plan").
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import plotly.graph_objects as go
 
@@ -46,6 +48,8 @@ from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
 
 __all__ = [
     "ACTUAL_COLOR",
+    "ENGINE_LABELS",
+    "Engine",
     "actual_csv_text",
     "actual_json_text",
     "admin_period",
@@ -53,6 +57,7 @@ __all__ = [
     "cost_report_table",
     "day_table",
     "dry_run_state",
+    "engine_caption",
     "fraction",
     "headline",
     "latest_day",
@@ -66,7 +71,10 @@ __all__ = [
     "reconcile_json_text",
     "reconcile_summary",
     "reconcile_table",
+    "renamed_text",
+    "upload_engine",
     "what_if_figure",
+    "with_upload_names",
 ]
 
 ACTUAL_COLOR = "#D55E00"
@@ -416,6 +424,60 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+Engine = Literal["python", "duckdb"]
+ENGINE_LABELS: dict[Engine, str] = {"python": "the Python pricer", "duckdb": "DuckDB"}
+
+
+def upload_engine(
+    heads: Sequence[bytes], size_bytes: int, *, what_if_model: str | None, threshold_bytes: int
+) -> Engine:
+    """Who prices uploaded files (`heads`: their first bytes), by the rule of `actual --engine auto`: DuckDB
+    for Parquet or CSV tables, or for more than `threshold_bytes` in all, when it is installed; the Python
+    pricer otherwise, and whenever a what-if on another model is asked for (only it prices one) unless a
+    table needs DuckDB."""
+    from estimator.bulk import engine_for
+    from estimator.bulk.inputs import TABULAR, kind_of
+
+    kinds = [kind for kind in map(kind_of, heads) if kind is not None]
+    if what_if_model is not None and not TABULAR & set(kinds):
+        return "python"
+    return engine_for(kinds, size_bytes, threshold_bytes=threshold_bytes)
+
+
+def engine_caption(engine: Engine, files: int, size_bytes: int | None) -> str:
+    """'Priced by DuckDB: 2 files, 120.4 MB' (no size for fetched reports)."""
+    if size_bytes is None:
+        return f"Priced by {ENGINE_LABELS[engine]}."
+    size = f"{size_bytes / 1e6:,.1f} MB" if size_bytes >= 100_000 else f"{size_bytes / 1e3:,.1f} kB"
+    return f"Priced by {ENGINE_LABELS[engine]}: {files:,} file{'' if files == 1 else 's'}, {size}."
+
+
+def with_upload_names(result: ActualCosts, names: Mapping[str, str]) -> ActualCosts:
+    """The result with the temporary paths uploads were priced from (`names`: path → upload name) replaced by
+    the uploads' names, wherever a file is named (sources, problems and their messages, not-billed lines)."""
+
+    def renamed(text: str) -> str:
+        return renamed_text(text, names)
+
+    return dataclasses.replace(
+        result,
+        sources=tuple(renamed(source) for source in result.sources),
+        problems=tuple(
+            dataclasses.replace(problem, source=renamed(problem.source), message=renamed(problem.message))
+            for problem in result.problems
+        ),
+        not_billed=tuple(dataclasses.replace(item, source=renamed(item.source)) for item in result.not_billed),
+        notes=tuple(renamed(note) for note in result.notes),
+    )
+
+
+def renamed_text(text: str, names: Mapping[str, str]) -> str:
+    """An error message with temporary paths replaced by the uploads' names."""
+    for path, name in names.items():
+        text = text.replace(path, name)
+    return text
 
 
 def notes_of(result: ActualCosts) -> list[str]:

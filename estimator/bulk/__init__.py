@@ -19,16 +19,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from estimator.bulk.actuals import AUTO_THRESHOLD_BYTES, ENGINES, choose_engine, price_files_bulk
+    from estimator.bulk.actuals import AUTO_THRESHOLD_BYTES, ENGINES, choose_engine, engine_for, price_files_bulk
 
 _LAZY = {
     "AUTO_THRESHOLD_BYTES": "estimator.bulk.actuals",
     "ENGINES": "estimator.bulk.actuals",
     "choose_engine": "estimator.bulk.actuals",
+    "engine_for": "estimator.bulk.actuals",
     "price_files_bulk": "estimator.bulk.actuals",
 }
 
-__all__ = ["AUTO_THRESHOLD_BYTES", "ENGINES", "choose_engine", "price_files_bulk"]
+__all__ = ["AUTO_THRESHOLD_BYTES", "ENGINES", "choose_engine", "engine_for", "price_files_bulk"]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, Literal, Protocol
 
-from estimator.bulk.inputs import InputFile, discover, total_bytes
+from estimator.bulk.inputs import TABULAR, InputFile, InputKind, discover, total_bytes
 from estimator.bulk.rates import Billing, ModelName, RateRow, model_names, rate_rows, rate_scale
 from estimator.bulk.sql import COUNT_FIELDS
 from estimator.costs import EXACT
 from estimator.errors import EstimatorError
+from estimator.rates import ModeRates
 from estimator.results import CATEGORIES, Category
 from estimator.usage.actuals import ActualCosts, summarize
 from estimator.usage.pricer import MAX_LISTED, NotBilled, PricedLine, PricedUsage, TokenSums, price_usage
@@ -40,6 +41,7 @@ __all__ = [
     "BulkEngine",
     "EngineName",
     "choose_engine",
+    "engine_for",
     "price_files_bulk",
     "priced_usage",
 ]
@@ -88,8 +90,15 @@ def choose_engine(
         files = discover(paths)
     except EstimatorError:  # unreadable inputs: the Python path reports them as it always has
         return "python"
-    tabular = any(item.kind in ("parquet", "csv", "json_flat") for item in files)
-    if not tabular and total_bytes(files) <= threshold_bytes:
+    return engine_for([item.kind for item in files], total_bytes(files), threshold_bytes=threshold_bytes)
+
+
+def engine_for(
+    kinds: Iterable[InputKind], size_bytes: int, *, threshold_bytes: int = AUTO_THRESHOLD_BYTES
+) -> Literal["python", "duckdb"]:
+    """`choose_engine`'s rule on files already looked at (`inputs.kind_of`): DuckDB for flat usage tables
+    (only the bulk engines read them) or more than `threshold_bytes` in all, when DuckDB is installed."""
+    if not TABULAR & set(kinds) and size_bytes <= threshold_bytes:
         return "python"
     try:
         import duckdb  # noqa: F401  (only whether it is installed)
@@ -251,8 +260,8 @@ def _lines(rollup: Sequence[Mapping[str, Any]], rows: Sequence[RateRow], table: 
             for column in _WHAT_IF_COLUMNS.values():  # a mode without a price for part of the line has none
                 both = found[column] is not None and row[column] is not None
                 found[column] = found[column] + row[column] if both else None
-    index = _RateIndex(rows)
-    lines = [_line(key, sums, index, table) for key, sums in merged.items()]
+    index = _RateIndex(rows, table)
+    lines = [_line(key, sums, index) for key, sums in merged.items()]
     # The Python pricer's order, then the rest of the key: the same lines whichever engine gave them.
     lines.sort(
         key=lambda line: (
@@ -264,12 +273,28 @@ def _lines(rollup: Sequence[Mapping[str, Any]], rows: Sequence[RateRow], table: 
 
 
 class _RateIndex:
-    """The rate rows by model and geo, to find the row a line was priced with (for its rates and reasons)."""
+    """The rate rows by model and geo, to find the row a line was priced with (for its rates and reasons);
+    the rates and model names the lines share are made once (thousands of lines, a few dozen of each)."""
 
-    def __init__(self, rows: Sequence[RateRow]) -> None:
+    def __init__(self, rows: Sequence[RateRow], table: PriceTable) -> None:
         self._rows: dict[tuple[str, str], list[RateRow]] = defaultdict(list)
         for row in rows:
             self._rows[(row.model_id, row.geo)].append(row)
+        self._table = table
+        self._names: dict[str, str] = {}
+        self._rates: dict[tuple[int, Billing, bool], ModeRates | None] = {}
+
+    def model_name(self, model_id: str) -> str:
+        name = self._names.get(model_id)
+        if name is None:
+            name = self._names[model_id] = self._table.model(model_id).name
+        return name
+
+    def mode_rates(self, row: RateRow, billing: Billing, cached: bool) -> ModeRates | None:
+        key = (id(row), billing, cached)  # rows live as long as the index
+        if key not in self._rates:
+            self._rates[key] = row.billing(billing).mode_rates(cached=cached)
+        return self._rates[key]
 
     def find(self, model_id: str, geo: str, day: dt.date, tier_above_tokens: int | None) -> RateRow:
         for row in self._rows[(model_id, geo)]:
@@ -279,10 +304,10 @@ class _RateIndex:
         raise AssertionError(f"no rate row for {model_id} {geo} on {day} (tier {tier_above_tokens})")
 
 
-def _line(key: _LineKey, sums: Mapping[str, Any], index: _RateIndex, table: PriceTable) -> PricedLine:
+def _line(key: _LineKey, sums: Mapping[str, Any], index: _RateIndex) -> PricedLine:
     row = index.find(key.model_id, key.geo, key.day, key.tier_above_tokens)
     billing: Billing = "batch" if key.service_tier == "batch" else key.speed
-    rates = row.billing(billing).mode_rates(cached=bool(key.cached))
+    rates = index.mode_rates(row, billing, bool(key.cached))
     if rates is None:  # the rollup priced this line, so its rates exist: guard the invariant
         raise AssertionError(f"line {key} priced without rates")
     tokens = TokenSums(int(sums["requests"]), int(sums["records"]), *(int(sums[field]) for field in COUNT_FIELDS))
@@ -297,7 +322,7 @@ def _line(key: _LineKey, sums: Mapping[str, Any], index: _RateIndex, table: Pric
     return PricedLine(
         day=key.day,
         model_id=key.model_id,
-        model_name=table.model(key.model_id).name,
+        model_name=index.model_name(key.model_id),
         prices_effective_from=key.prices_effective_from,
         service_tier=key.service_tier,
         inference_geo=key.geo,

@@ -20,13 +20,27 @@ from typing import Literal
 from estimator.bulk.sql import FLAT_ALIASES
 from estimator.usage.errors import UsageFileError
 
-__all__ = ["InputFile", "InputKind", "discover", "flat_json_keys", "group_by_kind", "total_bytes"]
+__all__ = [
+    "HEAD_BYTES",
+    "TABULAR",
+    "InputFile",
+    "InputKind",
+    "discover",
+    "flat_json_keys",
+    "group_by_kind",
+    "kind_of",
+    "total_bytes",
+]
 
 InputKind = Literal["parquet", "csv", "json_flat", "json_usage"]
 """parquet / csv / json_flat: flat usage tables; json_usage: batch results and Messages responses."""
 
+TABULAR: frozenset[InputKind] = frozenset({"parquet", "csv", "json_flat"})
+"""Flat usage tables: only the bulk engines read them."""
+
 _PARQUET_MAGIC = b"PAR1"
-_HEAD_BYTES = 1 << 16
+HEAD_BYTES = 1 << 16
+"""What `kind_of` looks at."""
 _KEYS_HEAD_BYTES = 1 << 20
 _NESTED_KEYS = frozenset({"result", "usage", "response", "message", "data", "params", "type"})
 _GLOB_CHARACTERS = frozenset("*?[")
@@ -99,17 +113,26 @@ def _classify(path: str) -> InputFile:
         raise UsageFileError(f"{path}: not a regular file (a FIFO, socket or device); give a usage file")
     try:
         with open(path, "rb") as handle:
-            head = handle.read(_HEAD_BYTES)
+            head = handle.read(HEAD_BYTES)
     except OSError as error:
         raise UsageFileError(f"{path}: cannot read it ({error.strerror})") from None
+    kind = kind_of(head)
+    if kind is None:
+        raise UsageFileError(f"{path}: the file is empty")
+    return InputFile(path, kind, info.st_size)
+
+
+def kind_of(head: bytes) -> InputKind | None:
+    """How a file is read, told by its first bytes (up to 64 KiB): Parquet's magic number, a JSON value (a
+    flat row, or results / responses), or CSV; None for an empty file."""
     if head.startswith(_PARQUET_MAGIC):
-        return InputFile(path, "parquet", info.st_size)
+        return "parquet"
     stripped = head.lstrip()
     if not stripped:
-        raise UsageFileError(f"{path}: the file is empty")
+        return None
     if stripped[:1] in (b"{", b"["):
-        return InputFile(path, _json_kind(stripped), info.st_size)
-    return InputFile(path, "csv", info.st_size)
+        return _json_kind(stripped)
+    return "csv"
 
 
 def _json_kind(head: bytes) -> InputKind:

@@ -14,6 +14,13 @@ The relations, each a SELECT generated here, each built on the one before:
     usage_rollup       the counts summed per raw group, judged and priced by the same steps, then summed per
                        line key and problem: the whole answer in a few thousand rows
 
+On DuckDB the first step of the rollup (the records summed per raw group) has a fast path for typed flat
+tables (`FastGroups`, Parquet as warehouses write it): each record's raw group packed into one BIGINT by
+functions of one column each (which DuckDB evaluates once per Parquet dictionary entry) and summed per key
+in one scan; the few thousand keys are decoded into the same raw groups. A record that fails any of the
+reader's checks, or is spelled outside the lists, gets no key and goes through `usage_records` with its
+problem; the tests hold the two paths to the same rollup.
+
 and the samples (the first records of each problem and not-billed kind, with file and row). The rules
 exist once: `judged_sql` and `_costed` are applied to records and to sums alike (prices are linear in the
 counts within a rates row).
@@ -40,6 +47,9 @@ from estimator.bulk.rates import BILLING, RATE_CATEGORIES, ModelName, RateRow
 __all__ = [
     "COUNT_FIELDS",
     "DIFFERENCES",
+    "FAST_COUNT_LIMIT",
+    "FAST_GROUP_RECORDS",
+    "FAST_KEY",
     "FLAT_ALIASES",
     "JSON_SCHEMA",
     "JUDGED",
@@ -49,10 +59,16 @@ __all__ = [
     "RECORDS",
     "RECORDS_UNNUMBERED",
     "ROLLUP",
+    "ROLLUP_COLUMNS",
+    "ROLLUP_COUNTS",
+    "ROLLUP_MONEY",
+    "ROLLUP_READ",
+    "FastGroups",
     "FlatColumns",
     "TypeClass",
     "daily_sql",
     "daily_what_if_sql",
+    "fast_groups",
     "flat_records_sql",
     "json_records_sql",
     "judged_sql",
@@ -63,6 +79,7 @@ __all__ = [
     "rate_types",
     "rate_values",
     "rates_sql",
+    "raw_groups_sql",
     "rollup_sql",
     "samples_sql",
     "to_spark",
@@ -499,7 +516,13 @@ def _records_select(raw: _RawRecord, source: str, *, default_day: dt.date, defau
             )
         )
     thinking, output = value("thinking_tokens"), value("output_tokens")
-    problems.append((f"{thinking} > {output}", "'inconsistent_thinking'", "'output_tokens_details.thinking_tokens'"))
+    problems.append(
+        (
+            _thinking_exceeds_output(thinking, output),
+            "'inconsistent_thinking'",
+            "'output_tokens_details.thinking_tokens'",
+        )
+    )
     # A usable record passes every check at once; only the others walk the checks in the reader's order.
     usable = " AND ".join(f"NOT ({when})" for when, _, _ in problems)
     chain = " ".join(f"WHEN {when} THEN {code}" for when, code, _ in problems)
@@ -533,6 +556,11 @@ def _records_select(raw: _RawRecord, source: str, *, default_day: dt.date, defau
     for step, name in ((step_text, "text"), (step_values, "counted"), (step_problem, "judged")):
         query = f"SELECT {', '.join(step)} FROM ({query}) AS {name}_step"
     return f"{final} FROM ({query}) AS records_step"
+
+
+def _thinking_exceeds_output(thinking: str, output: str) -> str:
+    """Thinking is billed as output and counted inside `output_tokens`: more thinking than output is wrong."""
+    return f"{thinking} > {output}"
 
 
 _VALID_REQUESTS = "<requests when valid>"
@@ -728,6 +756,21 @@ def _realtime(column: str) -> str:
 JUDGED = "usage_judged"
 ROLLUP = "usage_rollup"
 
+SERVICE_TIERS: dict[str | None, str] = {None: "standard", "standard": "standard", "batch": "batch"}
+"""A record's `service_tier` as written → how it is billed (any other value is a problem)."""
+SPEEDS: dict[str | None, str] = {None: "standard", "standard": "standard", "fast": "fast"}
+GEOS: dict[str | None, str] = {None: "global", "global": "global", "not_available": "global", "us": "us"}
+
+
+def _normalized(column: str, spellings: Mapping[str | None, str]) -> str:
+    """The value a raw spelling stands for, NULL for a spelling not in `spellings`."""
+    whens = " ".join(
+        f"WHEN {column} {'IS NULL' if raw is None else '= ' + _text(raw)} THEN {_text(value)}"
+        for raw, value in spellings.items()
+    )
+    return f"CASE {whens} END"
+
+
 _RATE_KEY = ("model_id", "geo", "rate_valid_from", "rate_prompt_above")
 """What identifies the rates row a record joined (with the line key, it fixes every rate the record pays)."""
 
@@ -747,12 +790,9 @@ def judged_sql(source: str = RECORDS, prompt: str = "prompt_tokens") -> str:
       cache_write_5m_tokens + cache_write_unsplit_tokens AS writes_5m_tokens,
       input_tokens + cache_write_5m_tokens + cache_write_1h_tokens + cache_write_unsplit_tokens + cache_read_tokens
         AS prompt_tokens,
-      CASE WHEN service_tier_raw IS NULL OR service_tier_raw = 'standard' THEN 'standard'
-        WHEN service_tier_raw = 'batch' THEN 'batch' END AS service_tier,
-      CASE WHEN speed_raw IS NULL OR speed_raw = 'standard' THEN 'standard' WHEN speed_raw = 'fast' THEN 'fast' END
-        AS speed,
-      CASE WHEN geo_raw IS NULL OR geo_raw IN ('global', 'not_available') THEN 'global' WHEN geo_raw = 'us' THEN 'us'
-        END AS geo
+      {_normalized("service_tier_raw", SERVICE_TIERS)} AS service_tier,
+      {_normalized("speed_raw", SPEEDS)} AS speed,
+      {_normalized("geo_raw", GEOS)} AS geo
     FROM {source}
   ) AS normalized
 ), named AS (
@@ -945,48 +985,83 @@ _GROUP_KEYS = (
 _GROUP_SUMS = ("requests", *COUNT_FIELDS)
 
 
-def _tier_bucket(thresholds: Sequence[int]) -> tuple[str, str]:
-    """(bucket, a prompt length inside it): how many of the table's tier thresholds a prompt exceeds. Every
-    model's thresholds are among them, so the bucket decides the tier of every model, as the prompt does."""
+def _cached_level(cache: str | None, one_hour: str | None, unit: int = 1) -> str:
+    """A record's cache use as the Python pricer keys its lines (times `unit`): 0 without cache tokens (`cache`:
+    their sum, None when the table has none), 2 with 1-hour writes, 1 with other cache tokens only. The
+    first test settles the records that use no cache at once."""
+    if cache is None:
+        return "0"
+    with_one_hour = f"WHEN {one_hour} > 0 THEN {2 * unit} " if one_hour is not None else ""
+    return f"CASE WHEN {cache} = 0 THEN 0 {with_one_hour}ELSE {unit} END"
+
+
+def _tier_bucket(prompt: str, thresholds: Sequence[int], unit: int = 1) -> str:
+    """How many of the table's tier thresholds a prompt exceeds (times `unit`). Every model's thresholds are
+    among them, so the bucket decides the tier of every model, as the prompt does. Short prompts (most)
+    are settled by the first test."""
     if not thresholds:
-        return "0", "CAST(0 AS BIGINT)"
-    prompt = "(input_tokens + cache_write_5m_tokens + cache_write_1h_tokens + cache_write_unsplit_tokens"
-    prompt += " + cache_read_tokens)"
-    bucket = " + ".join(f"CASE WHEN {prompt} > {threshold} THEN 1 ELSE 0 END" for threshold in thresholds)
+        return "0"
+    whens = " ".join(f"WHEN {prompt} <= {threshold} THEN {index * unit}" for index, threshold in enumerate(thresholds))
+    return f"CASE {whens} ELSE {len(thresholds) * unit} END"
+
+
+def _inside_bucket(thresholds: Sequence[int]) -> str:
+    """A prompt length inside a group's bucket (`judged_sql` finds the tier from it)."""
+    if not thresholds:
+        return "CAST(0 AS BIGINT)"
     inside = " ".join(
         f"WHEN tier_bucket = {index} THEN {threshold + 1}" for index, threshold in enumerate(thresholds, 1)
     )
-    return bucket, f"CAST(CASE {inside} ELSE 0 END AS BIGINT)"
+    return f"CAST(CASE {inside} ELSE 0 END AS BIGINT)"
 
 
-def rollup_sql(scale: int, thresholds: Sequence[int], source: str = RECORDS) -> str:
+_CACHE_FIELDS = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_write_unsplit_tokens", "cache_read_tokens")
+
+
+def raw_groups_sql(thresholds: Sequence[int], source: str = RECORDS) -> str:
+    """The first step of `usage_rollup`: `usage_records` summed per raw group (day, model as written, service
+    tier, geo, speed, result type, problem found in reading, cache use, prompt-tier bucket): integers only."""
+    raw_keys = ", ".join(_GROUP_KEYS)
+    sums = ", ".join(f"SUM({column}) AS {column}" for column in _GROUP_SUMS)
+    level = _cached_level("cache_sum", "cache_write_1h_tokens")
+    bucket = _tier_bucket("(input_tokens + cache_sum)", thresholds)
+    return f"""SELECT {raw_keys}, {sums}, COUNT(*) AS records, SUM(request_count) AS request_count
+FROM (
+  SELECT *, {level} AS cached_level, {bucket} AS tier_bucket
+  FROM (SELECT *, {" + ".join(_CACHE_FIELDS)} AS cache_sum FROM {source}) AS summed
+) AS bucketed
+GROUP BY {raw_keys}"""
+
+
+ROLLUP_COUNTS = (*_SUMMED, "records", "request_count")
+"""The integer sums of `usage_rollup` (HUGEINT on DuckDB)."""
+ROLLUP_MONEY = _MONEY
+"""Its money columns (DECIMAL)."""
+ROLLUP_COLUMNS = (*ROLLUP_KEYS, *ROLLUP_COUNTS, *ROLLUP_MONEY)
+"""The columns of `usage_rollup`, in order."""
+ROLLUP_READ = tuple(column for column in ROLLUP_COLUMNS if column not in ("priced", "writes_5m_tokens", "cache_tokens"))
+"""The columns the Python side reads (`estimator.bulk.actuals.priced_usage`): the rest serve `daily_sql`."""
+
+
+def rollup_sql(scale: int, thresholds: Sequence[int], source: str = RECORDS, groups: str | None = None) -> str:
     """`usage_rollup`: the whole answer in a few thousand rows, whatever the input.
 
-    1. One pass over the records sums their counts per raw group (day, model as written, service tier,
-       geo, speed, result type, problem found in reading, cache use, prompt-tier bucket): integers only.
+    1. One pass over the records sums their counts per raw group (`raw_groups_sql`, or `groups`: the same
+       columns made another way, as `FastGroups` makes them).
     2. The groups (few) are judged and priced by the very steps that judge and price single records
        (`judged_sql`, `_costed`): prices are linear in the counts within a rates row, so pricing the sums
        equals summing the prices, exactly.
     3. The priced groups are summed per line key and problem. A problem's detail is the field it concerns (a
        bounded set): what makes its message (a model name nobody knows) comes with the samples."""
-    bucket, inside = _tier_bucket(thresholds)
-    raw_keys = ", ".join(_GROUP_KEYS)
-    sums = ", ".join(f"SUM({column}) AS {column}" for column in _GROUP_SUMS)
-    level = (
-        "CASE WHEN cache_write_1h_tokens > 0 THEN 2 WHEN cache_write_5m_tokens + cache_write_unsplit_tokens "
-        "+ cache_read_tokens > 0 THEN 1 ELSE 0 END"
-    )
-    groups = f"""(SELECT {raw_keys}, {sums}, COUNT(*) AS records, SUM(request_count) AS request_count
-  FROM (SELECT *, {level} AS cached_level, {bucket} AS tier_bucket FROM {source}) AS bucketed
-  GROUP BY {raw_keys})"""
-    judged = f"({judged_sql(f'{groups} AS raw_groups', inside)})"
+    grouped = groups if groups is not None else raw_groups_sql(thresholds, source)
+    judged = f"({judged_sql(f'({grouped}) AS raw_groups', _inside_bucket(thresholds))})"
     rates = ", ".join(f"r.{column}" for column in rate_columns() if column not in ("model_id", "geo"))
     rates = rates.replace("r.prices_effective_from, ", "").replace("r.tier_above_tokens, ", "")
     rated = f"""(SELECT j.*, {_DETAIL} AS problem_detail, {rates} FROM {judged} AS j LEFT JOIN {RATES} AS r
   ON r.model_id = j.model_id AND r.geo = j.geo AND r.valid_from = j.rate_valid_from
   AND r.prompt_above_tokens = j.rate_prompt_above) AS rated"""
     keys = ", ".join(ROLLUP_KEYS)
-    counts = [*_SUMMED, "records", "request_count"]
+    counts = ROLLUP_COUNTS
     money = [column for column in _MONEY if not column.startswith("what_if")]
     what_ifs = [column for column in _MONEY if column.startswith("what_if")]
     totals = [f"SUM({column}) AS {column}" for column in (*counts, *money)]
@@ -994,6 +1069,220 @@ def rollup_sql(scale: int, thresholds: Sequence[int], source: str = RECORDS) -> 
     return f"""SELECT {keys}, {", ".join(totals)}
 FROM ({_costed(rated, scale)}) AS priced_groups
 GROUP BY {keys}"""
+
+
+# --- the fast path: a flat table's records summed per one integer key --------------------------------------
+
+FAST_KEY = "usage_fast_key"
+_EPOCH = "DATE '1970-01-01'"
+
+FAST_COUNT_LIMIT = 2**31 - 1
+"""The largest count the fast path sums (a request's counts are far below it; a larger one, as in a table of
+daily totals, takes the per-record path). With fewer than `FAST_GROUP_RECORDS` records in a group, no sum
+of such counts can pass 2^63, so the sums may run in 64-bit integers (`FastGroups.groups_sql`)."""
+FAST_GROUP_RECORDS = 2**32
+
+
+@dataclass(frozen=True)
+class _KeyField:
+    """One field of the fast key, `bits` wide at `shift`: a raw spelling (code i + 1 for `spellings[i]`,
+    decoded to `decoded[i]`), or a small number computed from the counts (`spellings` empty)."""
+
+    name: str
+    bits: int
+    shift: int = 0
+    spellings: tuple[str | None, ...] = ()
+    decoded: tuple[str | None, ...] = ()
+
+    def code(self, expression: str) -> str:
+        """The spelling's code, shifted into place; NULL for a spelling not listed.
+
+        `list_position` finds NULL too (DuckDB matches a NULL to a NULL element; were it not to, such records
+        would take the per-record path, exact either way). Looking the shifted code up in a second constant
+        list (`[...][i]`: `list_extract(...)` is slower, measured) keeps the expression a function of one
+        column, which DuckDB evaluates once per entry of a Parquet dictionary rather than once per record;
+        NULL goes last in the list (first, it cost a sixth more, measured)."""
+        spellings = _list(self.spellings)
+        codes = "[" + ", ".join(str(index << self.shift) for index in range(1, len(self.spellings) + 1)) + "]"
+        return f"{codes}[list_position({spellings}, {expression})]"
+
+    def number(self, key: str) -> str:
+        return f"CAST(({key} >> {self.shift}) & {(1 << self.bits) - 1} AS INTEGER)"
+
+    def decode(self, key: str) -> str:
+        return f"list_extract(CAST({_list(self.decoded)} AS VARCHAR[]), {self.number(key)})"
+
+
+def _null_last(spellings: Iterable[str | None]) -> tuple[str | None, ...]:
+    listed = tuple(spellings)
+    return tuple(value for value in listed if value is not None) + ((None,) if None in listed else ())
+
+
+def _list(values: Sequence[str | None]) -> str:
+    return "[" + ", ".join("NULL" if value is None else _text(value) for value in values) + "]"
+
+
+@dataclass(frozen=True)
+class FastGroups:
+    """A flat table's first rollup step, fast: each record's raw group (model as written, day, service tier,
+    geo, speed, cache use, prompt-tier bucket) packed into one BIGINT, the counts summed per key, and the
+    keys decoded, on the few thousand groups, into the columns `raw_groups_sql` gives.
+
+    Only a record that passes every check of the reader gets a key: the checks are the same `_count` rules
+    (and a count must be present). A record with a bad or missing count, or a spelling outside the lists (a
+    model the table does not spell that way, a service tier the pricer refuses), gets NULL and goes through
+    the per-record path (`slow_source`), which finds its problem. On a Parquet file whose statistics rule out
+    bad counts, DuckDB folds the checks away."""
+
+    key: str
+    """The key of a record of `with_cache(source)` (NULL: the per-record path)."""
+    cache: str
+    """The sum of the record's cache counts (0 when the table has none), as `usage_fast_cache`."""
+    summed: tuple[tuple[str, str], ...]
+    """(field, column): the counts the table has."""
+    fields: tuple[_KeyField, ...]
+    day_shift: int
+    undated: bool
+
+    def with_cache(self, source: str) -> str:
+        """The source's rows with `usage_fast_cache` (the level and the prompt tier both use it: summed once)."""
+        return f"(SELECT *, {self.cache} AS usage_fast_cache FROM {source}) AS cached"
+
+    def groups_sql(self, source: str, summing: str = "SUM") -> str:
+        """The source's records summed per key (with the NULL key: the records the per-record path reads).
+        `summing` may be DuckDB's `sum_no_overflow` (64-bit sums, no overflow check): exact when no group
+        holds `FAST_GROUP_RECORDS` records or more (every count is at most `FAST_COUNT_LIMIT`), which the
+        caller checks on the result."""
+        sums = ", ".join(f"{summing}({column}) AS {field}" for field, column in self.summed)
+        keyed = f"(SELECT {self.key} AS {FAST_KEY}, * FROM {self.with_cache(source)}) AS keyed"
+        return f"SELECT {FAST_KEY}, COUNT(*) AS records, {sums} FROM {keyed} GROUP BY {FAST_KEY}"
+
+    def slow_source(self, source: str) -> str:
+        """The source's records without a key."""
+        return f"(SELECT * FROM {self.with_cache(source)} WHERE ({self.key}) IS NULL)"
+
+    def decoded_sql(self, table: str) -> str:
+        """The keyed groups of `table` (made by `groups_sql`) as `raw_groups_sql`'s columns, in its order."""
+        field = {item.name: item for item in self.fields}
+        summed = {name for name, _ in self.summed}
+        requests = "requests" if "requests" in summed else "records"
+        columns = {
+            "result_type": "'succeeded'",
+            "read_problem": "CAST(NULL AS VARCHAR)",
+            "read_problem_field": "CAST(NULL AS VARCHAR)",
+            "day": f"CAST({_EPOCH} + CAST({FAST_KEY} >> {self.day_shift} AS INTEGER) AS DATE)",
+            "model_raw": field["model_raw"].decode(FAST_KEY),
+            "service_tier_raw": field["service_tier_raw"].decode(FAST_KEY),
+            "geo_raw": field["geo_raw"].decode(FAST_KEY),
+            "speed_raw": field["speed_raw"].decode(FAST_KEY),
+            "undated": "TRUE" if self.undated else "FALSE",
+            "batch_tier_given": "CAST(NULL AS VARCHAR)",
+            "cached_level": field["cached_level"].number(FAST_KEY),
+            "tier_bucket": field["tier_bucket"].number(FAST_KEY),
+            "requests": requests,
+        }
+        columns |= {name: name if name in summed else "CAST(0 AS BIGINT)" for name in COUNT_FIELDS}
+        columns |= {"records": "records", "request_count": requests}
+        select = ", ".join(f"{value} AS {name}" for name, value in columns.items())
+        return f"SELECT {select} FROM {table} WHERE {FAST_KEY} IS NOT NULL"
+
+
+def fast_groups(
+    columns: FlatColumns,
+    *,
+    model_spellings: Sequence[str],
+    thresholds: Sequence[int],
+    default_day: dt.date,
+    default_model: str | None,
+    limit: int,
+) -> FastGroups | None:
+    """The fast first step for a flat table whose counts are integer columns and whose day is a date or
+    timestamp column (Parquet, as warehouses write it), or None: other tables (text counts of CSV and
+    JSON, an unsplit cache-creation total per row) take the per-record path whole.
+
+    `model_spellings` are the model names the key encodes (the price table's, as `usage_model_names`
+    holds them); a record whose model is written otherwise takes the per-record path."""
+    found = columns.found
+    count_fields = (*COUNT_FIELDS, "requests")
+    if "cache_creation_input_tokens" in found:
+        return None
+    if any(found[field][1] != "int" for field in count_fields if field in found):
+        return None
+    texts = ("model", "service_tier", "inference_geo", "speed", "result_type")
+    if any(found[field][1] != "string" for field in texts if field in found):
+        return None
+    if "day" in found and found["day"][1] not in ("date", "timestamp"):
+        return None
+    if "input_tokens" not in found or "output_tokens" not in found:
+        return None  # the per-record path names the missing column
+
+    def column(field: str) -> str | None:
+        return _quote(found[field][0]) if field in found else None
+
+    def text(field: str) -> str:
+        return column(field) or "CAST(NULL AS VARCHAR)"
+
+    checks = []
+    if "result_type" in found:  # a succeeded request (as the reader reads the column: absent means succeeded)
+        checks.append(f"{text('result_type')} IS NULL OR {text('result_type')} = 'succeeded'")
+    for field in count_fields:
+        name = column(field)
+        if name is not None:  # a count that is there must be a whole number in range, and present
+            checks.append(f"{name} IS NOT NULL AND {_count(name, 'int', limit, field).usable}")
+            checks.append(f"{name} <= {FAST_COUNT_LIMIT}")
+    thinking, output = column("thinking_tokens"), column("output_tokens")
+    if thinking is not None and output is not None:
+        checks.append(f"NOT ({_thinking_exceeds_output(thinking, output)})")
+    models: list[str | None] = list(model_spellings)
+    decoded_models: list[str | None] = list(model_spellings)
+    if default_model is not None:  # a record without a model is the default model's, as the reader reads it
+        models += ["", None]
+        decoded_models += [default_model, default_model]
+    bucket_bits = len(thresholds).bit_length()
+    layout = [
+        _KeyField("tier_bucket", bucket_bits),
+        _KeyField("cached_level", 2),
+        _KeyField("speed_raw", 0, spellings=_null_last(SPEEDS)),
+        _KeyField("geo_raw", 0, spellings=_null_last(GEOS)),
+        _KeyField("service_tier_raw", 0, spellings=_null_last(SERVICE_TIERS)),
+        _KeyField("model_raw", 0, spellings=tuple(models), decoded=tuple(decoded_models)),
+    ]
+    fields: list[_KeyField] = []
+    shift = 0
+    for item in layout:
+        bits = item.bits or len(item.spellings).bit_length()
+        decoded = item.decoded or item.spellings
+        fields.append(_KeyField(item.name, bits, shift, item.spellings, decoded))
+        shift += bits
+    if shift > 31:  # a day (int32) shifted past the fields must fit a BIGINT
+        return None
+    placed = {item.name: item for item in fields}
+
+    def counted(field: str) -> str | None:
+        """A count as the per-record path reads it: a BIGINT (a 32-bit column's sum could overflow)."""
+        name = column(field)
+        return None if name is None else f"CAST({name} AS BIGINT)"
+
+    cache_counts = [name for name in map(counted, _CACHE_FIELDS) if name is not None]
+    cache = " + ".join(cache_counts) or "CAST(0 AS BIGINT)"
+    one_hour = counted("cache_write_1h_tokens")
+    level = _cached_level("usage_fast_cache" if cache_counts else None, one_hour, 1 << placed["cached_level"].shift)
+    bucket = _tier_bucket(
+        f"({counted('input_tokens')} + usage_fast_cache)", thresholds, 1 << placed["tier_bucket"].shift
+    )
+    day = _day(column("day") or "", found["day"][1])[0] if "day" in found else _date(default_day)
+    parts = [
+        f"({day} - {_EPOCH}) * {1 << shift}",
+        placed["model_raw"].code(text("model")),
+        placed["service_tier_raw"].code(text("service_tier")),
+        placed["geo_raw"].code(text("inference_geo")),
+        placed["speed_raw"].code(text("speed")),
+        f"({level})",
+        f"({bucket})",
+    ]
+    key = f"CASE WHEN {' AND '.join(f'({check})' for check in checks)} THEN {' + '.join(parts)} END"
+    summed = tuple((name, column(name) or "") for name in count_fields if column(name) is not None)
+    return FastGroups(key, cache, summed, tuple(fields), shift, undated="day" not in found)
 
 
 _SAMPLE_GROUP = (

@@ -1,8 +1,10 @@
 """Actual costs: price what Claude really billed, see what it would have cost otherwise, reconcile a batch's
 dry run with its results, and start the next plan from what was observed.
 
-Inputs: uploaded results / responses / usage and cost report files (any mix, read by shape), or reports fetched
-with an Admin key typed here. The key lives in this session's state only: it is a password field, never put in
+Inputs: uploaded results / responses / usage and cost report files (any mix, read by shape) and Parquet/CSV usage
+tables, or reports fetched with an Admin key typed here. Large uploads (over the command line's `--engine auto`
+threshold) and tables are priced by DuckDB from a temporary copy, the rest by the Python pricer: the same report
+either way, and a caption says which. The key lives in this session's state only: it is a password field, never put in
 the page, the link, a download or the logs, and the server's own environment is never read for it (a shared app
 must not spend its host's admin access on a visitor's behalf).
 """
@@ -13,12 +15,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import os
+import tempfile
 from typing import Any
 
 import streamlit as st
 
 from estimator import EstimatorError, format_usd
+from estimator.bulk import AUTO_THRESHOLD_BYTES
+from estimator.bulk.inputs import HEAD_BYTES
 from estimator.usage.actuals import ActualCosts, actual_costs
+from estimator.usage.errors import UsageFileError
 from estimator.usage.reconcile import Reconciliation, reconcile
 from pricing import PriceTable, PricingError
 from ui import actual_costs as build
@@ -71,8 +78,10 @@ def render() -> None:
     sources = fetched_sources() if choice == INPUTS[1] else uploaded_sources()
     if not sources:
         return
-    result = priced(table, sources, options)
-    if result is not None:
+    found = priced(table, sources, options)
+    if found is not None:
+        result, engine = found
+        st.caption(build.engine_caption(engine, len(sources), _upload_bytes(sources)))
         show_actual(table, result)
 
 
@@ -113,8 +122,8 @@ class Source:
 
 def uploaded_sources() -> list[Source]:
     uploads = st.file_uploader(
-        "Results, responses, usage or cost report files (.jsonl or .json)",
-        type=["jsonl", "ndjson", "json", "txt"],
+        "Results, responses, usage or cost report files (.jsonl or .json), or usage tables (Parquet, CSV)",
+        type=["jsonl", "ndjson", "json", "txt", "parquet", "csv"],
         accept_multiple_files=True,
         key="actual_upload",
     )
@@ -179,12 +188,81 @@ def fetch_now() -> None:
         st.info(note, icon=":material/info:")
 
 
-def priced(table: PriceTable, sources: list[Source], options: Options) -> ActualCosts | None:
-    """Price once per set of files and options; the result is kept in the session."""
+def priced(table: PriceTable, sources: list[Source], options: Options) -> tuple[ActualCosts, build.Engine] | None:
+    """Price once per set of files and options (the result and who priced it are kept in the session): large
+    uploads and Parquet/CSV tables by DuckDB, as `actual --engine auto` does; the rest by the Python pricer."""
     key = (tuple(source.identity for source in sources), options)
     kept = st.session_state.get(_KEPT_RESULT)
     if kept is not None and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
+    engine = source_engine(sources, options)
+    try:
+        with st.spinner("Pricing…"):
+            if engine == "duckdb":
+                result = priced_by_duckdb(table, sources, options)
+            else:
+                result = priced_by_python(table, sources, options)
+    except (EstimatorError, PricingError) as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+    st.session_state[_KEPT_RESULT] = (key, (result, engine))
+    return result, engine
+
+
+BULK_THRESHOLD_BYTES = AUTO_THRESHOLD_BYTES
+"""Uploads larger than this in all go to DuckDB (the command line's threshold; the tests lower it)."""
+
+
+def source_engine(sources: list[Source], options: Options) -> build.Engine:
+    size = _upload_bytes(sources)
+    if size is None:  # reports fetched with an Admin key: only the Python pricer reads them
+        return "python"
+    heads = [(source.data or b"")[:HEAD_BYTES] for source in sources]
+    return build.upload_engine(heads, size, what_if_model=options.what_if_model, threshold_bytes=BULK_THRESHOLD_BYTES)
+
+
+def _upload_bytes(sources: list[Source]) -> int | None:
+    if any(source.data is None for source in sources):
+        return None
+    return sum(len(source.data or b"") for source in sources)
+
+
+def priced_by_duckdb(table: PriceTable, sources: list[Source], options: Options) -> ActualCosts:
+    """The uploads written to a temporary folder (DuckDB reads files by path; the folder also takes DuckDB's
+    spill files) and priced there; the folder is removed whatever happens, and the result names the uploads,
+    not the temporary paths."""
+    from estimator.bulk import price_files_bulk  # DuckDB loads only for a large upload
+
+    with tempfile.TemporaryDirectory(prefix="claude-cost-upload-") as folder:
+        names: dict[str, str] = {}
+        for index, source in enumerate(sources, start=1):
+            directory = os.path.join(folder, str(index))  # one folder per upload: two may share a name
+            os.mkdir(directory)
+            path = os.path.join(directory, _file_name(source.name))
+            with open(path, "wb") as handle:
+                handle.write(source.data or b"")
+            names[path] = source.name
+        try:
+            result = price_files_bulk(
+                list(names),
+                engine="duckdb",
+                model=options.model,
+                as_of=options.as_of,
+                table=table,
+                temp_directory=os.path.join(folder, "spill"),
+            )
+        except EstimatorError as error:
+            raise UsageFileError(build.renamed_text(str(error), names)) from None
+    return build.with_upload_names(result, names)
+
+
+def _file_name(name: str) -> str:
+    """An upload's name as a file name: its last part, never hidden (the browser sends any text)."""
+    base = os.path.basename(name.replace("\\", "/")).lstrip("._")
+    return base or "upload"
+
+
+def priced_by_python(table: PriceTable, sources: list[Source], options: Options) -> ActualCosts:
     usage: list[Any] = []
     reports: list[Any] = []
     for source in sources:
@@ -193,21 +271,14 @@ def priced(table: PriceTable, sources: list[Source], options: Options) -> Actual
             item = io.BytesIO(source.data or b"")
             item.name = source.name
         (reports if source.is_cost_report else usage).append(item)
-    try:
-        with st.spinner("Pricing…"):
-            result = actual_costs(
-                usage,
-                model=options.model,
-                as_of=options.as_of,
-                what_if_model=options.what_if_model,
-                cost_reports=reports,
-                table=table,
-            )
-    except (EstimatorError, PricingError) as error:
-        st.error(str(error), icon=":material/error:")
-        return None
-    st.session_state[_KEPT_RESULT] = (key, result)
-    return result
+    return actual_costs(
+        usage,
+        model=options.model,
+        as_of=options.as_of,
+        what_if_model=options.what_if_model,
+        cost_reports=reports,
+        table=table,
+    )
 
 
 def show_actual(table: PriceTable, result: ActualCosts) -> None:
