@@ -25,22 +25,11 @@ from estimator.bulk.sql import FAST_COUNT_LIMIT, FAST_KEY, FlatColumns, fast_gro
 from estimator.usage.actuals import actual_costs
 from estimator.usage.readers import MAX_REPORT_TOKENS
 from estimator.usage.records import UsageRecord
-from tests.test_bulk_cases import table, usage_rows, write_parquet
+from tests.test_bulk_cases import COUNTS, table, usage_rows, write_parquet
 
 duckdb = pytest.importorskip("duckdb")
 
 AS_OF = dt.date(2026, 12, 1)
-COUNTS = (
-    "input_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_write_unsplit_tokens",
-    "cache_read_tokens",
-    "output_tokens",
-    "thinking_tokens",
-    "web_search_requests",
-    "web_fetch_requests",
-)
 
 
 def _rollup(paths: Sequence[Path], *, fast: bool, default_model: str | None = None) -> tuple[list[Any], int]:

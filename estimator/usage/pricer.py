@@ -36,6 +36,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Context, Decimal, localcontext
+from operator import attrgetter
 from typing import Any, Literal, cast
 
 from estimator.costs import EXACT, MTOK
@@ -102,7 +103,7 @@ class TokenSums:
         return TokenSums(*(a + b for a, b in zip(self.values(), other.values(), strict=True)))
 
     def values(self) -> tuple[int, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return _token_sum_values(self)
 
     @property
     def cache_write_tokens(self) -> int:
@@ -129,6 +130,10 @@ class TokenSums:
         if category == "code_execution":
             return 0  # not in the usage object: billed by container time
         return self.web_search_requests
+
+
+# Read once per sums added (summaries add thousands): the field names resolved once, not per call.
+_token_sum_values = attrgetter(*(item.name for item in fields(TokenSums)))
 
 
 @dataclass(frozen=True)
