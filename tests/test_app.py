@@ -56,6 +56,14 @@ def run_app(
     return app
 
 
+def open_section(app: AppTest, key: str) -> AppTest:
+    """Open a sidebar expander drawn only while open ("sidebar_more", "sidebar_terms"), as a click does."""
+    app.session_state[key] = True
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
 def metric(app: AppTest, label: str) -> str:
     values = [m.value for m in app.metric if m.label == label]
     assert len(values) == 1, f"no single metric labelled {label!r}: {[m.label for m in app.metric]}"
@@ -119,7 +127,7 @@ def test_changing_inputs_updates_every_figure(table: PriceTable) -> None:
 
 
 def test_another_model_and_options(table: PriceTable) -> None:
-    app = run_app()
+    app = open_section(run_app(), "sidebar_more")
     app.selectbox(key="model").set_value("claude-opus-4-6")
     app.radio(key="geo").set_value("us")
     app.radio(key="tool_use").set_value("auto")

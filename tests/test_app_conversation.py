@@ -16,7 +16,7 @@ from estimator.conversations.turns import MAX_TURNS
 from estimator.currency import convert_figures, parse_exchange_rates
 from estimator.overrides import apply_overrides, parse_overrides
 from pricing import PriceTable
-from tests.test_app import metric, run_app, texts
+from tests.test_app import metric, open_section, run_app, texts
 from tests.test_app_workloads import ACME, RATES, unescaped, upload
 from ui import conversation as build
 from ui.labels import NOT_PRICED, metric_label
@@ -138,4 +138,6 @@ def test_negotiated_rates_and_currency_apply_here_too(table: PriceTable) -> None
 def test_the_sidebar_offers_only_the_rates_and_currency_here() -> None:
     app = open_conversation()
     assert "requests" not in {widget.key for widget in app.sidebar.number_input}
+    assert not app.sidebar.get("file_uploader")  # drawn once "Your rates and currency" is opened
+    open_section(app, "sidebar_terms")
     assert {uploader.key for uploader in app.sidebar.get("file_uploader")} == {"overrides_upload", "fx_upload"}

@@ -21,7 +21,7 @@ from estimator.currency import convert_figures, parse_exchange_rates
 from estimator.overrides import apply_overrides, parse_overrides
 from estimator.throughput import throughput
 from pricing import PriceTable
-from tests.test_app import assert_plan_shown, run_app, texts
+from tests.test_app import assert_plan_shown, open_section, run_app, texts
 from ui import throughput as limits
 from ui.labels import plain
 from ui.scenario import DEFAULT_WORKLOAD, workload_to_params
@@ -54,6 +54,9 @@ def unescaped(elements: object) -> list[str]:
 
 
 def upload(app: AppTest, key: str, name: str, text: str) -> AppTest:
+    """A file given to an uploader of "Your rates and currency" (opened first, as a visitor does)."""
+    if not app.session_state["sidebar_terms"]:
+        open_section(app, "sidebar_terms")
     app.file_uploader(key=key).set_value((name, text.encode(), "text/plain")).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -63,7 +66,7 @@ def upload(app: AppTest, key: str, name: str, text: str) -> AppTest:
 
 
 def test_thinking_tools_and_channel_inputs_price_the_plan(table: PriceTable) -> None:
-    app = run_app()
+    app = open_section(run_app(), "sidebar_more")
     app.number_input(key="thinking_tokens").set_value(2000)
     app.number_input(key="web_fetches_per_request").set_value(1.5)
     app.number_input(key="tokens_per_web_fetch").set_value(2500)
@@ -84,6 +87,8 @@ def test_thinking_tools_and_channel_inputs_price_the_plan(table: PriceTable) -> 
 def test_a_link_with_the_new_inputs_reopens_the_plan(table: PriceTable) -> None:
     app = run_app(workload_to_params(RICH))
     assert not app.error
+    assert_plan_shown(app, estimate(RICH, table=table))
+    open_section(app, "sidebar_more")
     assert_plan_shown(app, estimate(RICH, table=table))
     assert app.number_input(key="thinking_tokens").value == 2000
     assert app.number_input(key="code_execution_minutes_per_session").value == pytest.approx(7.0)
@@ -123,7 +128,7 @@ def test_the_link_keeps_minutes_that_follow_their_sessions(table: PriceTable) ->
 
 
 def test_the_regional_endpoint_is_disabled_on_the_claude_api_with_the_reason() -> None:
-    app = run_app()
+    app = open_section(run_app(), "sidebar_more")
     endpoint = app.radio(key="endpoint")
     assert endpoint.disabled and endpoint.value == "global"
     assert "Claude API has no regional endpoint" in (endpoint.help or "")
@@ -158,10 +163,37 @@ def test_a_link_asking_for_us_residency_on_a_partner_is_marked_and_priced_global
 
 
 def test_an_error_inside_the_more_expander_opens_it() -> None:
-    app = run_app()
+    app = open_section(run_app(), "sidebar_more")
+    app.session_state["sidebar_more"] = False
     app.number_input(key="thinking_tokens").set_value(10**9).run()
     assert app.session_state["sidebar_more"] is True
     assert any("thinking_tokens" in text for text in unescaped(app.sidebar.error))
+
+
+def test_the_more_inputs_are_drawn_only_while_open_and_keep_their_values(table: PriceTable) -> None:
+    app = run_app()
+    assert app.session_state["sidebar_more"] is False
+    assert not [widget for widget in app.number_input if widget.key == "thinking_tokens"]
+    assert not [widget for widget in app.selectbox if widget.key == "channel"]
+    open_section(app, "sidebar_more").number_input(key="thinking_tokens").set_value(2000).run()
+    app.session_state["sidebar_more"] = False
+    app.run()
+    assert app.session_state["sidebar_more"] is False  # a note about thinking does not reopen it...
+    assert not [widget for widget in app.number_input if widget.key == "thinking_tokens"]
+    assert any(
+        text.startswith("Thinking (2,000 tokens per request") for text in texts(app.sidebar.info)
+    )  # ...it sits under it
+    thinking = dataclasses.replace(DEFAULT_WORKLOAD, thinking_tokens=2000)
+    assert_plan_shown(app, estimate(thinking, table=table))  # closed, the value still prices the plan
+    app.number_input(key="requests").set_value(1234).run()
+    assert_plan_shown(app, estimate(dataclasses.replace(thinking, requests=1234), table=table))
+    assert open_section(app, "sidebar_more").number_input(key="thinking_tokens").value == 2000
+
+
+def test_a_message_about_an_input_inside_more_opens_it() -> None:
+    app = run_app({"endpoint": "regional"})  # the Claude API has no regional endpoint: marked beside the input
+    assert app.session_state["sidebar_more"] is True
+    assert any("no regional endpoint" in text for text in unescaped(app.sidebar.warning))
 
 
 # --- negotiated rates and currency -----------------------------------------------------------------

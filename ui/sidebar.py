@@ -141,26 +141,34 @@ def render_workload_form(table: PriceTable, today: dt.date, plan: PricedPlan) ->
 
 MORE_INPUTS = "sidebar_more"
 """Session key of the "More" expander's open state: opened by the app when an input inside it has an error."""
-MORE_FIELDS = (
-    "thinking_tokens",
-    "tool_use",
-    "web_searches_per_request",
-    "web_fetches_per_request",
-    "tokens_per_web_fetch",
-    "code_execution_sessions_per_request",
-    "code_execution_minutes_per_session",
-    "code_execution_with_web_tools",
-    "channel",
-    "endpoint",
+MORE_FIELDS = frozenset(
+    {
+        "thinking_tokens",
+        "tool_use",
+        "web_searches_per_request",
+        "web_fetches_per_request",
+        "tokens_per_web_fetch",
+        "code_execution_sessions_per_request",
+        "code_execution_minutes_per_session",
+        "code_execution_with_web_tools",
+        "channel",
+        "endpoint",
+    }
 )
 
 
 def render_more_inputs(table: PriceTable, plan: PricedPlan, slots: Slots) -> None:
     """Thinking, server tools and the channel: inputs most plans leave at zero, kept out of the way until
-    needed (the expander opens by itself when one of them has an error)."""
-    if any(name in plan.errors for name in MORE_FIELDS):
+    needed. Drawn only while open: ten widgets fewer for the browser to load and draw on a first visit;
+    their values stay (`KEEP`). An error, or an option the model lacks, opens it by itself; other messages
+    about its inputs appear right under it while it is closed."""
+    if not MORE_FIELDS.isdisjoint(inputs_needing_attention(plan)):
         st.session_state[MORE_INPUTS] = True
-    with st.expander("More: thinking, tools, channel", key=MORE_INPUTS, on_change="rerun"):
+    more = st.expander("More: thinking, tools, channel", key=MORE_INPUTS, on_change="rerun")
+    if not more.open:
+        slots.update(dict.fromkeys(MORE_FIELDS, st.container()))
+        return
+    with more:
         st.number_input(
             "Thinking tokens per request",
             min_value=0,
@@ -255,13 +263,22 @@ OVERRIDES_ERROR = "overrides_error"
 FX_ERROR = "fx_error"
 
 
+OWN_TERMS_SLOTS = frozenset({"overrides", "currency"})
+
+
 def render_own_terms(slots: Slots) -> None:
-    """Negotiated rates and another currency, from the user's own files (kept for the session once read)."""
+    """Negotiated rates and another currency, from the user's own files (kept for the session once read).
+    Drawn only while open (it opens by itself on a refused file); the files stay for the session, and the
+    verdict says when negotiated rates are in use."""
     negotiated = st.session_state.get(NEGOTIATED)
     rates = st.session_state.get(EXCHANGE_RATES)
     if st.session_state.get(OVERRIDES_ERROR) or st.session_state.get(FX_ERROR):
         st.session_state[OWN_TERMS] = True
-    with st.expander("Your rates and currency", key=OWN_TERMS, on_change="rerun"):
+    terms = st.expander("Your rates and currency", key=OWN_TERMS, on_change="rerun")
+    if not terms.open:
+        slots.update(dict.fromkeys(OWN_TERMS_SLOTS, st.container()))  # messages about the rates in use
+        return
+    with terms:
         st.file_uploader(
             "Negotiated rates (YAML overrides file)",
             type=["yaml", "yml"],
@@ -374,6 +391,11 @@ SLOT_OF_CODE = {"negotiated_rates": "overrides"}
 prices, but are read from the overrides file)."""
 
 
+def inputs_needing_attention(plan: PricedPlan) -> set[str]:
+    """The inputs with an error, or asking for an option the model lacks: shown, even inside an expander."""
+    return set(plan.errors) | {name for name in OPTION_FALLBACKS if plan.fell_back(name)}
+
+
 def show_messages(slots: Slots, plan: PricedPlan) -> None:
     """Each error and warning beside the input it concerns; an option the model lacks, marked beside it."""
     for name, message in plan.errors.items():
@@ -381,7 +403,7 @@ def show_messages(slots: Slots, plan: PricedPlan) -> None:
     for name in OPTION_FALLBACKS:
         if plan.fell_back(name):
             fallback = OPTION_WORDS[name]
-            slots[name].warning(
+            slots.get(name, slots["model"]).warning(
                 f"{plain(plan.unavailable[name])}. The figures are for {fallback}.", icon=":material/block:"
             )
     for warning in plan.warnings:

@@ -283,6 +283,7 @@ class _RateIndex:
         self._table = table
         self._names: dict[str, str] = {}
         self._rates: dict[tuple[int, Billing, bool], ModeRates | None] = {}
+        self._found: dict[tuple[str, str, dt.date, int | None], RateRow] = {}
 
     def model_name(self, model_id: str) -> str:
         name = self._names.get(model_id)
@@ -297,6 +298,13 @@ class _RateIndex:
         return self._rates[key]
 
     def find(self, model_id: str, geo: str, day: dt.date, tier_above_tokens: int | None) -> RateRow:
+        key = (model_id, geo, day, tier_above_tokens)  # lines of a day share it across modes and cache use
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._search(*key)
+        return found
+
+    def _search(self, model_id: str, geo: str, day: dt.date, tier_above_tokens: int | None) -> RateRow:
         for row in self._rows[(model_id, geo)]:
             in_range = row.valid_from <= day and (row.valid_to is None or day < row.valid_to)
             if in_range and row.tier_above_tokens == tier_above_tokens:

@@ -226,9 +226,7 @@ def _models(lines: tuple[PricedLine, ...]) -> tuple[ModelActual, ...]:
     models = []
     with localcontext(EXACT):
         for model_id, own in grouped.items():
-            tokens = TokenSums()
-            for line in own:
-                tokens = tokens + line.tokens
+            tokens = TokenSums.total(line.tokens for line in own)
             usd = {c: sum((line.usd[c] for line in own), Decimal(0)) for c in CATEGORIES}
             models.append(ModelActual(model_id, own[0].model_name, tokens, usd, sum(usd.values(), Decimal(0))))
     models.sort(key=lambda m: (-m.total_usd, m.model_id))

@@ -102,6 +102,12 @@ class TokenSums:
     def __add__(self, other: TokenSums) -> TokenSums:
         return TokenSums(*(a + b for a, b in zip(self.values(), other.values(), strict=True)))
 
+    @classmethod
+    def total(cls, sums: Iterable[TokenSums]) -> TokenSums:
+        """The field-by-field sum of many (thousands of lines: one pass per field, not a record per line)."""
+        columns = tuple(zip(*map(_token_sum_values, sums), strict=True))
+        return cls(*map(sum, columns)) if columns else cls()
+
     def values(self) -> tuple[int, ...]:
         return _token_sum_values(self)
 
@@ -217,10 +223,7 @@ class PricedUsage:
 
     @property
     def tokens(self) -> TokenSums:
-        total = TokenSums()
-        for line in self.lines:
-            total = total + line.tokens
-        return total
+        return TokenSums.total(line.tokens for line in self.lines)
 
 
 # --- resolving rates --------------------------------------------------------------------------------
