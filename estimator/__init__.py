@@ -33,6 +33,7 @@ from estimator.errors import (
 if TYPE_CHECKING:
     from estimator.batches.dry_run import DryRunResult, analyze_batch_file, analyze_batch_files
     from estimator.bulk.actuals import price_files_bulk
+    from estimator.bulk.columns import price_columns_bulk
     from estimator.conversations import Conversation, ConversationEstimate, estimate_conversation, sweep_turns
     from estimator.costs import CostLine, Estimate, EstimateWarning, HitRateBand, ModeCost, estimate
     from estimator.format import decimal_text, format_percent, format_tokens, format_usd
@@ -130,6 +131,7 @@ _LAZY = {
     "analyze_batch_file": "estimator.batches.dry_run",
     "analyze_batch_files": "estimator.batches.dry_run",
     "price_files_bulk": "estimator.bulk.actuals",
+    "price_columns_bulk": "estimator.bulk.columns",
     "ActualCosts": "estimator.usage.actuals",
     "actual_costs": "estimator.usage.actuals",
     "price_usage": "estimator.usage.pricer",
@@ -217,6 +219,7 @@ __all__ = [
     "load_plan",
     "load_price_table",
     "lock_plan",
+    "price_columns_bulk",
     "price_files_bulk",
     "price_usage",
     "reconcile",

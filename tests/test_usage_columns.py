@@ -323,12 +323,35 @@ def test_tuple_and_array_columns_price_as_lists(container: Any) -> None:
     assert price_columns(tuple(models), tuple(days), table=TABLE, **given) == assert_same(counts, models, days)
 
 
-def test_an_unhashable_key_fails_as_row_by_row() -> None:
-    kwargs = {"input_tokens": [1], "output_tokens": [1], "service_tiers": [["batch"]]}
-    with pytest.raises(TypeError, match="unhashable"):
-        row_by_row(["claude-sonnet-4-6"], [DAY], **kwargs)
-    with pytest.raises(TypeError, match="unhashable"):
-        price_columns(["claude-sonnet-4-6"], [DAY], table=TABLE, **kwargs)
+def test_a_key_of_the_wrong_type_refuses_its_row_and_prices_the_rest() -> None:
+    """Never a crash (an AttributeError, an unhashable key), never a guess: the row is named, its first bad
+    key said, and the others priced exactly as without it."""
+    sonnet = "claude-sonnet-4-6"
+    models: list[Any] = [sonnet, None, 5, sonnet, sonnet, sonnet, sonnet, ["x"], sonnet]
+    days: list[Any] = [DAY, DAY, DAY, None, "2026-11-25", dt.datetime(2026, 11, 25, 5), DAY, DAY, DAY]
+    tiers: list[Any] = [None, None, None, None, None, None, ["batch"], None, "batch"]
+    counts = {"input_tokens": list(range(10, 19)), "output_tokens": [3] * 9}
+    priced = price_columns(models, days, service_tiers=tiers, table=TABLE, **counts)
+    assert [(p.line, p.code, p.message) for p in priced.problems] == [
+        (2, "invalid_key", "model must be a model id or name (text), got NoneType None"),
+        (3, "invalid_key", "model must be a model id or name (text), got int 5"),
+        (4, "invalid_key", "day must be a datetime.date (for a timestamp, its .date()), got NoneType None"),
+        (5, "invalid_key", "day must be a datetime.date (for a timestamp, its .date()), got str '2026-11-25'"),
+        (6, "invalid_key", "day must be a datetime.date (for a timestamp, its .date()), got datetime "
+                           "datetime.datetime(2026, 11, 25, 5, 0)"),
+        (7, "invalid_key", "service_tier must be text or None, got list ['batch']"),
+        (8, "invalid_key", "model must be a model id or name (text), got list ['x']"),
+    ]  # fmt: skip
+    assert priced.unpriced_records == 7 and priced.priced_records == 2
+    good = [0, 8]
+    expected = price_columns(
+        [models[i] for i in good],
+        [days[i] for i in good],
+        service_tiers=[tiers[i] for i in good],
+        table=TABLE,
+        **{name: [values[i] for i in good] for name, values in counts.items()},
+    )
+    assert (priced.total_usd, priced.lines) == (expected.total_usd, expected.lines)
 
 
 def test_a_what_if_model_takes_every_row_through_add() -> None:

@@ -9,8 +9,10 @@
   Spark SQL with sqlglot.
 - `duckdb_engine`, `spark_engine`: run it; `spark_job`: the `spark-submit` entry point for a cluster.
 - `actuals`: `price_files_bulk`, the rollup turned into the Python path's `ActualCosts`.
+- `columns`: `price_columns_bulk` and `price_arrow_bulk`, columns held in memory (lists, NumPy, Arrow)
+  priced by DuckDB, as `estimator.usage.price_columns` prices them.
 
-DuckDB, PySpark and sqlglot are imported only by the engines, when one is created.
+DuckDB, PySpark, sqlglot, pyarrow and NumPy are imported only when they are needed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from estimator.bulk.actuals import AUTO_THRESHOLD_BYTES, ENGINES, choose_engine, engine_for, price_files_bulk
+    from estimator.bulk.columns import ColumnError, price_arrow_bulk, price_columns_bulk
 
 _LAZY = {
     "AUTO_THRESHOLD_BYTES": "estimator.bulk.actuals",
@@ -27,9 +30,21 @@ _LAZY = {
     "choose_engine": "estimator.bulk.actuals",
     "engine_for": "estimator.bulk.actuals",
     "price_files_bulk": "estimator.bulk.actuals",
+    "ColumnError": "estimator.bulk.columns",
+    "price_arrow_bulk": "estimator.bulk.columns",
+    "price_columns_bulk": "estimator.bulk.columns",
 }
 
-__all__ = ["AUTO_THRESHOLD_BYTES", "ENGINES", "choose_engine", "engine_for", "price_files_bulk"]
+__all__ = [
+    "AUTO_THRESHOLD_BYTES",
+    "ENGINES",
+    "ColumnError",
+    "choose_engine",
+    "engine_for",
+    "price_arrow_bulk",
+    "price_columns_bulk",
+    "price_files_bulk",
+]
 
 
 def __getattr__(name: str) -> Any:

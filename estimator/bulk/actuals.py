@@ -450,24 +450,28 @@ def _refusals(
     code: str, examples: Sequence[Mapping[str, Any]], records: int, table: PriceTable, default_day: dt.date
 ) -> list[UsageProblem]:
     """One problem per distinct message, in the Python pricer's words (asked of it on the first record of
-    each kind), with the first lines and the count of records."""
+    each kind), with the first lines and the count of records: the records of every sample group whose
+    message it is (exact), and on the last message any the samples did not reach (none unless a kind has
+    more than `samples_sql`'s `per_kind` groups)."""
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    counted: dict[str, dict[tuple[Any, ...], int]] = defaultdict(dict)
     for example in examples:
-        grouped[_refusal_message(code, example, table, default_day)].append(example)
+        message = _refusal_message(code, example, table, default_day)
+        grouped[message].append(example)
+        counted[message][tuple(example[field] for field in _SAMPLE_GROUP_FIELDS)] = int(example["group_records"])
     if not grouped:
         return [UsageProblem("", 0, "error", code, code.replace("_", " "), None, records)]
     problems = []
-    remaining = records
+    unreached = records - sum(sum(groups.values()) for groups in counted.values())
     for position, (message, group) in enumerate(grouped.items()):
         first = group[0]
         others = [
             str(g["source_row"] or 0) if g["source_file"] == first["source_file"] else _where(g) for g in group[1:]
         ]
         more = f"; also line{'s' if len(others) > 1 else ''} {', '.join(others)}" if others else ""
-        count = len(group) if position < len(grouped) - 1 else remaining
+        count = sum(counted[message].values()) + (max(unreached, 0) if position == len(grouped) - 1 else 0)
         if count > len(group) and others:
             more += ", ..."
-        remaining -= len(group)
         problems.append(
             UsageProblem(
                 str(first["source_file"]),
@@ -480,6 +484,13 @@ def _refusals(
             )
         )
     return problems
+
+
+_SAMPLE_GROUP_FIELDS = (
+    "problem", "result_type", "read_problem_field", "model_raw", "day", "service_tier_raw", "geo_raw", "speed_raw",
+    "cached",
+)  # fmt: skip
+"""A sample's group (`sql.samples_sql`): its `group_records` are counted once per group."""
 
 
 def _where(sample: Mapping[str, Any]) -> str:

@@ -1293,15 +1293,17 @@ _SAMPLE_GROUP = (
 
 def samples_sql(per_group: int, per_kind: int = 10_000) -> str:
     """The first records (by file and row) of each kind of problem and of each not-billed result type: up
-    to `per_group` for each distinct message, and `per_kind` in all for a kind."""
+    to `per_group` for each distinct message, and `per_kind` in all for a kind; `group_records` counts all
+    the records of the sample's group (what decides its message), so a message's count is exact."""
     kind = "COALESCE(problem, result_type)"
     columns = (
         "source_file, source_row, custom_id, result_type, problem, read_problem_field, model_raw, model_id, day, "
         "service_tier_raw, geo_raw, speed_raw, service_tier, geo, speed, tier_above_tokens, cached, prompt_tokens"
     )
-    return f"""SELECT {columns}, problem_detail
+    return f"""SELECT {columns}, problem_detail, group_records
 FROM (
   SELECT *, {_DETAIL} AS problem_detail,
+    COUNT(*) OVER (PARTITION BY {_SAMPLE_GROUP}) AS group_records,
     row_number() OVER (PARTITION BY {_SAMPLE_GROUP} ORDER BY source_file, source_row) AS in_group,
     row_number() OVER (PARTITION BY {kind}, {_DETAIL} ORDER BY source_file, source_row) AS in_kind
   FROM {JUDGED}

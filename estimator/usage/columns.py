@@ -28,6 +28,7 @@ cache, and the extra memory is a chunk's slices, whatever the number of rows.
 
 from __future__ import annotations
 
+import datetime as dt
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
@@ -49,6 +50,16 @@ _POSITION = {name: index for index, name in enumerate(SUM_FIELDS)}
 _PROMPT_FIELDS = COUNT_FIELDS[:5]  # input, cache writes (5m, 1h, unsplit), cache reads: a tier's measure
 _DENSE_FIELDS = ("input_tokens", "output_tokens", "requests")  # seldom 0: added without a test
 _KEY_NAMES = ("model", "day", "service_tier", "geo", "speed")
+_TEXT_OR_NONE = frozenset({str, type(None)})
+_KEY_TYPES = (frozenset({str}), frozenset({dt.date}), _TEXT_OR_NONE, _TEXT_OR_NONE, _TEXT_OR_NONE)
+"""The types a key column's values may have (exactly: a datetime is not a day, and has no one UTC day here)."""
+_KEY_WORDS = {
+    "model": "a model id or name (text)",
+    "day": "a datetime.date (for a timestamp, its .date())",
+    "service_tier": "text or None",
+    "geo": "text or None",
+    "speed": "text or None",
+}
 _INT = frozenset({int})
 
 
@@ -132,13 +143,18 @@ class _Summer:
             begin = index + 1
 
     def _bad_rows(self) -> set[int]:
-        """Rows of this chunk with a count that is not an int ≥ 0 (checked at C speed; sought row by row
-        only in a column that has one)."""
+        """Rows of this chunk with a count that is not an int ≥ 0, or a key of the wrong type (a model that is
+        not text, a day that is not a date): checked at C speed, sought row by row only in a column that
+        has one. (A key of the wrong type would reach the pricer, or be unhashable in the loop's table.)"""
         bad: set[int] = set()
         for values in self.count_slices:
             if values is None or _all_counts(values):
                 continue
             bad.update(index for index, value in enumerate(values) if type(value) is not int or value < 0)
+        for values, allowed in zip(self.key_slices, _KEY_TYPES, strict=True):
+            if values is None or allowed.issuperset(map(type, values)):
+                continue
+            bad.update(index for index, value in enumerate(values) if type(value) not in allowed)
         return bad
 
     def _run(self, begin: int, end: int) -> None:
@@ -179,8 +195,14 @@ class _Summer:
             self.registered.append(sums)
 
     def _add_bad_row(self, index: int) -> None:
-        """A row with a bad count, refused as the row-by-row path refused it: its first bad count named."""
+        """A row with a key of the wrong type or a bad count, refused as the row-by-row path refused it: its
+        first bad key or count named."""
         row = self.first_row + index
+        for name, values, allowed in zip(_KEY_NAMES, self.key_slices, _KEY_TYPES, strict=True):
+            if values is not None and type(values[index]) not in allowed:
+                message = f"{name} must be {_KEY_WORDS[name]}, got {_shown(values[index])}"
+                self.sink.problem(UsageProblem(self.source, row, "error", "invalid_key", message), unpriced=True)
+                return
         numbers = self._numbers(index)
         bad = next(i for i, v in enumerate(numbers) if type(v) is not int or v < 0)
         message = f"{COUNT_FIELDS[bad]} must be an int ≥ 0, got {numbers[bad]!r}"
@@ -192,6 +214,12 @@ class _Summer:
         if self.count_slices[-1] is None:
             numbers[-1] = 1
         return numbers
+
+
+def _shown(value: Any) -> str:
+    """A bad key in a message: its type and a short repr (a value may be anything, of any size)."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '…' if len(text) > 60 else text}"
 
 
 def _slice(column: Sequence[Any], start: int, end: int) -> Sequence[Any]:
