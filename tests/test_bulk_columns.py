@@ -67,10 +67,13 @@ def as_numpy(columns: Columns) -> Columns:
     return out | {field: np.array(columns[field], dtype=np.int64) for field in COUNT_FIELDS}
 
 
-def as_arrow(columns: Columns, *, chunks: int = 1) -> Columns:
-    """Arrow arrays (models dictionary-encoded, as a warehouse hands them over), or chunked in `chunks`."""
+def as_arrow(columns: Columns, *, chunks: int = 1, encoded_keys: bool = False) -> Columns:
+    """Arrow arrays (models dictionary-encoded, as a warehouse hands them over; the other keys too with
+    `encoded_keys`, their NULLs as null indices), or chunked in `chunks` (slices: offsets not 0)."""
     out: Columns = {"models": pa.array(columns["models"]).dictionary_encode(), "days": pa.array(columns["days"])}
     out |= {name: pa.array(columns[name], type=pa.string()) for name in KEYS}
+    if encoded_keys:
+        out |= {name: out[name].dictionary_encode() for name in KEYS}
     out |= {field: pa.array(columns[field], type=pa.int64()) for field in COUNT_FIELDS}
     if chunks == 1:
         return out
@@ -168,6 +171,8 @@ CONTAINERS: dict[str, Callable[[Columns], Columns]] = {
     "numpy, no bad count": as_numpy,
     "arrow": lambda columns: as_arrow(spoiled(columns, (None, -3))),
     "chunked arrow": lambda columns: as_arrow(spoiled(columns, (None, -3)), chunks=3),
+    "arrow, every key encoded": lambda columns: as_arrow(spoiled(columns, (None, -3)), encoded_keys=True),
+    "chunked arrow, every key encoded, no bad count": lambda columns: as_arrow(columns, chunks=4, encoded_keys=True),
 }
 
 

@@ -45,6 +45,7 @@ from typing import Literal
 from estimator.bulk.rates import BILLING, RATE_CATEGORIES, ModelName, RateRow
 
 __all__ = [
+    "CODED_FIELDS",
     "COUNT_FIELDS",
     "DIFFERENCES",
     "FAST_COUNT_LIMIT",
@@ -72,6 +73,7 @@ __all__ = [
     "flat_records_sql",
     "json_records_sql",
     "judged_sql",
+    "key_spellings",
     "longest_iterations_sql",
     "model_names_sql",
     "priced_sql",
@@ -1187,6 +1189,25 @@ class FastGroups:
         return f"SELECT {select} FROM {table} WHERE {FAST_KEY} IS NOT NULL"
 
 
+CODED_FIELDS = ("model", "service_tier", "inference_geo", "speed")
+"""The text fields of the fast key: each spelling listed in `key_spellings` is a code in the key."""
+
+
+def key_spellings(model_spellings: Sequence[str], default_model: str | None) -> dict[str, tuple[str | None, ...]]:
+    """The spellings the fast key lists for each text field, in order (a record's code is its spelling's
+    position, from 1): `fast_groups` builds its key from them, and an engine that computes the codes itself
+    (`coded`) must use the same lists."""
+    models: list[str | None] = list(model_spellings)
+    if default_model is not None:  # a record without a model is the default model's, as the reader reads it
+        models += ["", None]
+    return {
+        "model": tuple(models),
+        "service_tier": _null_last(SERVICE_TIERS),
+        "inference_geo": _null_last(GEOS),
+        "speed": _null_last(SPEEDS),
+    }
+
+
 def fast_groups(
     columns: FlatColumns,
     *,
@@ -1195,13 +1216,17 @@ def fast_groups(
     default_day: dt.date,
     default_model: str | None,
     limit: int,
+    coded: Mapping[str, str] | None = None,
 ) -> FastGroups | None:
     """The fast first step for a flat table whose counts are integer columns and whose day is a date or
     timestamp column (Parquet, as warehouses write it), or None: other tables (text counts of CSV and
     JSON, an unsplit cache-creation total per row) take the per-record path whole.
 
     `model_spellings` are the model names the key encodes (the price table's, as `usage_model_names`
-    holds them); a record whose model is written otherwise takes the per-record path."""
+    holds them); a record whose model is written otherwise takes the per-record path. `coded` names, for
+    some of `CODED_FIELDS`, a column holding each record's code already (its spelling's position in
+    `key_spellings`, from 1; 0 or NULL when not listed): an engine that can compute it once per dictionary entry
+    of an in-memory column spares the scan a string look-up per record."""
     found = columns.found
     count_fields = (*COUNT_FIELDS, "requests")
     if "cache_creation_input_tokens" in found:
@@ -1233,19 +1258,18 @@ def fast_groups(
     thinking, output = column("thinking_tokens"), column("output_tokens")
     if thinking is not None and output is not None:
         checks.append(f"NOT ({_thinking_exceeds_output(thinking, output)})")
-    models: list[str | None] = list(model_spellings)
+    spellings = key_spellings(model_spellings, default_model)
     decoded_models: list[str | None] = list(model_spellings)
-    if default_model is not None:  # a record without a model is the default model's, as the reader reads it
-        models += ["", None]
+    if default_model is not None:
         decoded_models += [default_model, default_model]
     bucket_bits = len(thresholds).bit_length()
     layout = [
         _KeyField("tier_bucket", bucket_bits),
         _KeyField("cached_level", 2),
-        _KeyField("speed_raw", 0, spellings=_null_last(SPEEDS)),
-        _KeyField("geo_raw", 0, spellings=_null_last(GEOS)),
-        _KeyField("service_tier_raw", 0, spellings=_null_last(SERVICE_TIERS)),
-        _KeyField("model_raw", 0, spellings=tuple(models), decoded=tuple(decoded_models)),
+        _KeyField("speed_raw", 0, spellings=spellings["speed"]),
+        _KeyField("geo_raw", 0, spellings=spellings["inference_geo"]),
+        _KeyField("service_tier_raw", 0, spellings=spellings["service_tier"]),
+        _KeyField("model_raw", 0, spellings=spellings["model"], decoded=tuple(decoded_models)),
     ]
     fields: list[_KeyField] = []
     shift = 0
@@ -1271,12 +1295,20 @@ def fast_groups(
         f"({counted('input_tokens')} + usage_fast_cache)", thresholds, 1 << placed["tier_bucket"].shift
     )
     day = _day(column("day") or "", found["day"][1])[0] if "day" in found else _date(default_day)
+    given_codes = coded or {}
+
+    def code(field: str, placed_field: _KeyField) -> str:
+        """The field's code in place: looked up in its spellings, or read from the engine's code column."""
+        if field in given_codes:  # 0: a spelling not listed
+            return f"(CAST(NULLIF({_quote(given_codes[field])}, 0) AS BIGINT) * {1 << placed_field.shift})"
+        return placed_field.code(text(field))
+
     parts = [
         f"({day} - {_EPOCH}) * {1 << shift}",
-        placed["model_raw"].code(text("model")),
-        placed["service_tier_raw"].code(text("service_tier")),
-        placed["geo_raw"].code(text("inference_geo")),
-        placed["speed_raw"].code(text("speed")),
+        code("model", placed["model_raw"]),
+        code("service_tier", placed["service_tier_raw"]),
+        code("inference_geo", placed["geo_raw"]),
+        code("speed", placed["speed_raw"]),
         f"({level})",
         f"({bucket})",
     ]
