@@ -265,6 +265,21 @@ def test_numpy_and_arrow_integers_of_any_width_are_counts() -> None:
         assert_as_price_columns(bulk, python)
 
 
+@pytest.mark.parametrize("big", [2**31 - 1, 2**31, 2**40])
+def test_counts_past_the_fast_keys_limit_price_exactly(big: int) -> None:
+    """A column whose maximum passes `FAST_COUNT_LIMIT` keeps its checks in the key: the row with the big
+    count takes the per-record path (its sums in 128 bits), the others the fast one; a column within the
+    limits has its checks left out. Either way, the figures of price_columns."""
+    models = ["claude-sonnet-4-6", "claude-opus-5-5", "claude-sonnet-4-6"]
+    inputs, outputs = [100, big, 7], [5, 1, big]
+    bulk = price_columns_bulk(
+        models, [DAY] * 3, input_tokens=np.array(inputs), output_tokens=pa.array(outputs), table=table()
+    )
+    python = price_columns(models, [DAY] * 3, input_tokens=inputs, output_tokens=outputs, table=table())
+    assert_as_price_columns(bulk, python)
+    assert bulk.tokens.input_tokens == 107 + big
+
+
 def test_numpy_and_arrow_integer_columns_are_not_copied() -> None:
     column = np.arange(5, dtype=np.int64)
     assert _counts(column, "input_tokens", 5).array.buffers()[1].address == column.ctypes.data

@@ -27,6 +27,8 @@ from estimator.bulk.inputs import InputFile, InputKind, flat_json_keys, group_by
 from estimator.bulk.rates import ModelName, RateRow, tier_thresholds
 from estimator.bulk.sql import (
     CODED_FIELDS,
+    COUNT_FIELDS,
+    FAST_COUNT_LIMIT,
     FAST_GROUP_RECORDS,
     FAST_KEY,
     JSON_SCHEMA,
@@ -197,6 +199,26 @@ def _dictionary_codes(
     return data, coded
 
 
+def _counts_within_limits(data: Any, columns: FlatColumns) -> frozenset[str]:
+    """The count fields of an Arrow table with no NULL and every value from 0 to `FAST_COUNT_LIMIT`, by the
+    column's minimum and maximum (computed at C speed): the fast key need not check them record by record."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+
+    within: set[str] = set()
+    for field in (*COUNT_FIELDS, "requests"):
+        found = columns.found.get(field)
+        if found is None or found[1] != "int":
+            continue
+        values = data.column(found[0])
+        if values.null_count:
+            continue
+        extremes = pc.min_max(values).as_py()
+        low, high = extremes["min"], extremes["max"]
+        if low is None or (isinstance(low, int) and isinstance(high, int) and low >= 0 and high <= FAST_COUNT_LIMIT):
+            within.add(field)  # (an empty column: nothing to check)
+    return frozenset(within)
+
+
 def _arrow_rows(relation: str, row: str, source: str | None) -> str:
     """A registered Arrow table's rows with the `source_file` and `source_row` the record queries read."""
     where = "CAST(NULL AS VARCHAR)" if source is None else _literal(source)
@@ -326,6 +348,7 @@ class DuckDBEngine:
         columns = self._columns(numbered_rows)
         spellings = self._spellings_in(_ARROW_TABLE, columns) or [name.name_key for name in names]
         with_codes, coded = _dictionary_codes(data, columns, key_spellings(spellings, None))
+        checked = _counts_within_limits(data, columns)
         if coded:  # the scan reads the codes; the per-record path and the listings read the table as given
             try:
                 self.con.register(_ARROW_CODED, with_codes)
@@ -341,6 +364,7 @@ class DuckDBEngine:
                 default_model=None,
                 spellings=spellings,
                 coded=coded,
+                within_limits=checked,
             )
         ]
         self._arrow = _ArrowSource(data, columns, default_day, source, numbered)
@@ -400,6 +424,7 @@ class DuckDBEngine:
         default_model: str | None,
         spellings: Sequence[str],
         coded: Mapping[str, str] | None = None,
+        within_limits: frozenset[str] = frozenset(),
     ) -> _Part:
         """A typed flat table's records (Arrow, as Parquet): keyed for the fast path when its columns allow
         (`coded`: the text fields whose codes `unnumbered` holds, see `sql.fast_groups`)."""
@@ -415,6 +440,7 @@ class DuckDBEngine:
             default_model=default_model,
             limit=MAX_REPORT_TOKENS,
             coded=coded,
+            within_limits=within_limits,
         )
         if fast is None:
             return part

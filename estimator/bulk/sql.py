@@ -1217,6 +1217,7 @@ def fast_groups(
     default_model: str | None,
     limit: int,
     coded: Mapping[str, str] | None = None,
+    within_limits: frozenset[str] = frozenset(),
 ) -> FastGroups | None:
     """The fast first step for a flat table whose counts are integer columns and whose day is a date or
     timestamp column (Parquet, as warehouses write it), or None: other tables (text counts of CSV and
@@ -1226,7 +1227,10 @@ def fast_groups(
     holds them); a record whose model is written otherwise takes the per-record path. `coded` names, for
     some of `CODED_FIELDS`, a column holding each record's code already (its spelling's position in
     `key_spellings`, from 1; 0 or NULL when not listed): an engine that can compute it once per dictionary entry
-    of an in-memory column spares the scan a string look-up per record."""
+    of an in-memory column spares the scan a string look-up per record. `within_limits` names the count
+    fields the engine knows to hold no NULL and only values from 0 to `FAST_COUNT_LIMIT` (from a column's
+    minimum and maximum): their checks are left out of the key, as DuckDB leaves out a Parquet file's by its
+    statistics."""
     found = columns.found
     count_fields = (*COUNT_FIELDS, "requests")
     if "cache_creation_input_tokens" in found:
@@ -1252,7 +1256,7 @@ def fast_groups(
         checks.append(f"{text('result_type')} IS NULL OR {text('result_type')} = 'succeeded'")
     for field in count_fields:
         name = column(field)
-        if name is not None:  # a count that is there must be a whole number in range, and present
+        if name is not None and field not in within_limits:  # present, a whole number in range
             checks.append(f"{name} IS NOT NULL AND {_count(name, 'int', limit, field).usable}")
             checks.append(f"{name} <= {FAST_COUNT_LIMIT}")
     thinking, output = column("thinking_tokens"), column("output_tokens")
@@ -1312,7 +1316,9 @@ def fast_groups(
         f"({level})",
         f"({bucket})",
     ]
-    key = f"CASE WHEN {' AND '.join(f'({check})' for check in checks)} THEN {' + '.join(parts)} END"
+    key = " + ".join(parts)
+    if checks:
+        key = f"CASE WHEN {' AND '.join(f'({check})' for check in checks)} THEN {key} END"
     summed = tuple((name, column(name) or "") for name in count_fields if column(name) is not None)
     return FastGroups(key, cache, summed, tuple(fields), shift, undated="day" not in found)
 
