@@ -154,11 +154,10 @@ def assert_as_price_columns(bulk: PricedUsage, python: PricedUsage) -> None:
         (p.code, p.line, p.source, _head(p.message)) for p in theirs_refused
     ]
     assert [p.records for p in ours_refused] == [p.records for p in theirs_refused]  # per message, exactly
-    # Warnings: each one price_columns says too, with no row.
+    # Warnings: the very ones price_columns says, with no row.
     python_warnings = {(p.code, p.message) for p in python.problems if p.severity == "warning"}
-    for warning in (p for p in bulk.problems if p.severity == "warning"):
-        assert (warning.code, warning.message) in python_warnings
-        assert warning.line == 0
+    assert {(p.code, p.message) for p in bulk.problems if p.severity == "warning"} == python_warnings
+    assert all(p.line == 0 for p in bulk.problems if p.severity == "warning")
 
 
 # --- the generated set in every container ----------------------------------------------------------------

@@ -526,7 +526,18 @@ def _warnings(
     for line in lines:
         retired = table.model(line.model_id).lifecycle.retired
         after = retired is not None and line.day >= retired
-        kind = (line.model_id, after, line.speed, line.service_tier, line.inference_geo, line.tier_above_tokens)
+        tokens = line.tokens
+        # Which cache categories the line used: a warning may concern their rates (derived fast-mode ones).
+        cache = tuple(
+            int(count > 0)
+            for count in (
+                tokens.cache_write_5m_tokens,
+                tokens.cache_write_1h_tokens,
+                tokens.cache_write_unsplit_tokens,
+                tokens.cache_read_tokens,
+            )
+        )
+        kind = (line.model_id, after, line.speed, line.service_tier, line.inference_geo, line.tier_above_tokens, cache)
         if kind not in said:
             record = UsageRecord(
                 model=line.model_id,
@@ -534,7 +545,12 @@ def _warnings(
                 service_tier=line.service_tier,
                 inference_geo=line.inference_geo,
                 speed=line.speed,
-                input_tokens=line.tokens.prompt_tokens // max(line.tokens.records, 1),
+                # The line's mean prompt, so that the record falls in the line's prompt tier.
+                input_tokens=max(tokens.prompt_tokens // max(tokens.records, 1) - sum(cache), 0),
+                cache_write_5m_tokens=cache[0],
+                cache_write_1h_tokens=cache[1],
+                cache_write_unsplit_tokens=cache[2],
+                cache_read_tokens=cache[3],
             )
             found = price_usage(record, table=table).problems
             said[kind] = [(p.code, p.message) for p in found if p.severity == "warning"]

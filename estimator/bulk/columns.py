@@ -40,8 +40,7 @@ Where it differs, and why:
 - a refusal's further rows ("also lines ...") are the engine's sample (up to ten per kind of record, not the
   first ten of the message); its count of records is exact, per message.
 - warnings name no row (line 0) and count the records they concern, where `price_columns` names the first
-  row and counts keys; each is one `price_columns` gives, but `priced_usage` asks for them on a record
-  without cache tokens, so the warning about derived fast-mode cache rates is missing.
+  row and counts keys; the warnings themselves (code and message) are the same.
 - the engine's reader refuses what no request carries, as it does in files: thinking tokens above output
   tokens (`inconsistent_thinking`) and a count above 10^15 (`count_too_large`); `price_columns` prices them.
 - models must be text and days dates (or timestamps: their UTC day); service tiers, geos and speeds text or
