@@ -323,6 +323,28 @@ def test_tuple_and_array_columns_price_as_lists(container: Any) -> None:
     assert price_columns(tuple(models), tuple(days), table=TABLE, **given) == assert_same(counts, models, days)
 
 
+def test_numpy_and_arrow_columns_price_as_the_lists_they_hold() -> None:
+    """Integer, text and day arrays are read as their Python values (exact); a float array stays floats, each
+    row refused, never truncated."""
+    import numpy as np  # both come with the app's dependencies (streamlit)
+    import pyarrow as pa
+    models = ["claude-opus-5-5", "claude-sonnet-4-6", "claude-opus-5-5"]
+    counts = {"input_tokens": [1000, 7, 0], "output_tokens": [10, 0, 3], "cache_read_tokens": [0, 9, 5]}
+    expected = price_columns(models, [DAY] * 3, table=TABLE, **counts)
+    as_numpy = {name: np.array(values, dtype=np.int32) for name, values in counts.items()}
+    days = np.array([DAY] * 3, dtype="datetime64[D]")
+    assert price_columns(np.array(models), days, table=TABLE, **as_numpy) == expected
+    as_arrow = {name: pa.array(values, type=pa.uint16()) for name, values in counts.items()}
+    assert price_columns(pa.array(models), pa.array([DAY] * 3), table=TABLE, **as_arrow) == expected
+    floats = price_columns(models, [DAY] * 3, table=TABLE, **(counts | {"input_tokens": np.array([1000.0, 7.0, 0.0])}))
+    assert [(p.line, p.code) for p in floats.problems] == [
+        (1, "invalid_count"),
+        (2, "invalid_count"),
+        (3, "invalid_count"),
+    ]
+    assert floats.total_usd == 0
+
+
 def test_a_key_of_the_wrong_type_refuses_its_row_and_prices_the_rest() -> None:
     """Never a crash (an AttributeError, an unhashable key), never a guess: the row is named, its first bad
     key said, and the others priced exactly as without it."""

@@ -15,8 +15,8 @@ DECIMAL pricing SQL, the rollup turned into a `PricedUsage` by `actuals.priced_u
 Counts are checked here first, as `price_columns` checks them: a count that is not an int ≥ 0 (None, a bool,
 a float, 1.0 and NaN included, a negative, text) refuses its row, named from 1 with its first bad field, in
 `price_columns`' words. A float column (NumPy float64, Arrow double) is refused row by row, never truncated.
-NumPy and Arrow integer columns of any width are counts (`price_columns` itself refuses NumPy scalars: they
-are not `int`, so pass it `.tolist()`). Only the other rows reach DuckDB.
+NumPy and Arrow integer columns of any width are counts (`price_columns` reads them as the Python ints they
+hold, a list's worth of objects; here they stay arrays). Only the other rows reach DuckDB.
 
 The same as `price_columns` on the same columns, `==` (`tests/test_bulk_columns.py` holds it):
 
