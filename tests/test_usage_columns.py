@@ -328,6 +328,7 @@ def test_numpy_and_arrow_columns_price_as_the_lists_they_hold() -> None:
     row refused, never truncated."""
     import numpy as np  # both come with the app's dependencies (streamlit)
     import pyarrow as pa
+
     models = ["claude-opus-5-5", "claude-sonnet-4-6", "claude-opus-5-5"]
     counts = {"input_tokens": [1000, 7, 0], "output_tokens": [10, 0, 3], "cache_read_tokens": [0, 9, 5]}
     expected = price_columns(models, [DAY] * 3, table=TABLE, **counts)
