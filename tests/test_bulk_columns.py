@@ -279,6 +279,18 @@ def test_counts_past_the_fast_keys_limit_price_exactly(big: int) -> None:
     assert bulk.tokens.input_tokens == 107 + big
 
 
+def test_sums_past_a_bigint_are_read_exactly() -> None:
+    """The rollup's counts travel as BIGINT; ten thousand requests of 10^15 tokens sum past 2^63 - 1, and the
+    rollup is read again with its counts as text: the same figures as price_columns, to the token."""
+    rows = 10_000
+    models, days = ["claude-sonnet-4-6"] * rows, [DAY] * rows
+    inputs = np.full(rows, 10**15, dtype=np.int64)
+    bulk = price_columns_bulk(models, days, input_tokens=inputs, output_tokens=np.ones(rows, np.int64), table=table())
+    python = price_columns(models, days, input_tokens=inputs.tolist(), output_tokens=[1] * rows, table=table())
+    assert bulk.tokens.input_tokens == 10**19 > 2**63 - 1
+    assert_as_price_columns(bulk, python)
+
+
 def test_numpy_and_arrow_integer_columns_are_not_copied() -> None:
     column = np.arange(5, dtype=np.int64)
     assert _counts(column, "input_tokens", 5).array.buffers()[1].address == column.ctypes.data

@@ -552,11 +552,30 @@ class DuckDBEngine:
             groups = self._groups()
             # Read once, as written (no view to bind again), and only the columns the Python side reads.
             rollup = rollup_sql(self._scale, self._thresholds, groups=groups)
-            # DECIMAL and HUGEINT travel as text, parsed in Python: the same values, digit for digit, in half
-            # the time DuckDB's own conversion takes (measured on the rollup's few thousand rows).
-            parsers = dict.fromkeys(ROLLUP_MONEY, Decimal) | dict.fromkeys(ROLLUP_COUNTS, int)
-            columns = [f"CAST({name} AS VARCHAR) AS {name}" if name in parsers else name for name in ROLLUP_READ]
-            return self._fetch(f"SELECT {', '.join(columns)} FROM ({rollup}) AS {ROLLUP}", parsers)
+            # DECIMAL travels as text, parsed in Python: the same values, digit for digit, in half the time
+            # DuckDB's own conversion takes; the HUGEINT counts as BIGINT, a quarter faster again (measured
+            # on the rollup's few thousand rows), and as text in the rare rollup whose sums do not fit.
+            money = dict.fromkeys(ROLLUP_MONEY, Decimal)
+            try:
+                return self._rows(self.con.execute(self._rollup_select(rollup, money, "BIGINT")), money)
+            except self._duckdb.ConversionException:  # a sum past 2^63 - 1
+                counts = money | dict.fromkeys(ROLLUP_COUNTS, int)
+                return self._fetch(self._rollup_select(rollup, counts, "VARCHAR"), counts)
+            except self._duckdb.Error as error:
+                raise self._failure(error) from None
+
+    @staticmethod
+    def _rollup_select(rollup: str, parsed: Mapping[str, Callable[[str], Any]], counts_as: str) -> str:
+        """The columns the Python side reads: those in `parsed` as text, the other counts as `counts_as`."""
+        columns = []
+        for name in ROLLUP_READ:
+            if name in parsed:
+                columns.append(f"CAST({name} AS VARCHAR) AS {name}")
+            elif name in ROLLUP_COUNTS:
+                columns.append(f"CAST({name} AS {counts_as}) AS {name}")
+            else:
+                columns.append(name)
+        return f"SELECT {', '.join(columns)} FROM ({rollup}) AS {ROLLUP}"
 
     def _groups(self) -> str:
         """The records summed per raw group: each keyed part summed per key in one scan (into a small table),
@@ -613,7 +632,10 @@ class DuckDBEngine:
 
     def _fetch(self, sql: str, parsers: Mapping[str, Callable[[str], Any]] | None = None) -> list[dict[str, Any]]:
         """The rows as dicts, the columns named in `parsers` parsed from their text."""
-        cursor = self._run(sql)
+        return self._rows(self._run(sql), parsers)
+
+    @staticmethod
+    def _rows(cursor: Any, parsers: Mapping[str, Callable[[str], Any]] | None = None) -> list[dict[str, Any]]:
         names = [column[0] for column in cursor.description or ()]
         rows = cursor.fetchall()
         parsed = [(index, parsers[name]) for index, name in enumerate(names) if parsers and name in parsers]
