@@ -185,6 +185,18 @@ def page_defaults(workload: Workload, *, today: dt.date) -> dict[str, Any]:
     }
 
 
+FORM_KEYS = (
+    *_DIRECT_FIELDS,
+    *_DECIMAL_FIELDS,
+    "as_of",
+    "tokens_measured_for",
+    "hit_rate_source",
+    "requests_per_hour",
+    "cache_hit_rate_pct",
+)
+"""Every session key `workload_from_widgets` reads: the same values give the same form."""
+
+
 def workload_from_widgets(state: Mapping[str, Any], *, today: dt.date, table: PriceTable) -> FormResult:
     """The workload the widgets describe. A date equal to today means "today": the link then carries
     no date, so it prices the plan on the day it is opened."""

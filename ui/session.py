@@ -29,7 +29,7 @@ from pricing import PriceTable, load_price_table
 from ui.charts import PLOT_CONFIG
 from ui.columns import Column, Table
 from ui.conversation import widget_defaults as conversation_defaults
-from ui.form import PricedPlan, page_defaults, price_plan, widget_state, workload_from_widgets
+from ui.form import FORM_KEYS, PricedPlan, page_defaults, price_plan, widget_state, workload_from_widgets
 from ui.rates import Currency, currency_code
 from ui.scenario import DEFAULT_WORKLOAD, requests_per_hour_from_params, workload_from_params
 
@@ -142,12 +142,19 @@ def current_plan() -> PricedPlan:
     """The plan the sidebar's widgets describe, priced once per change of the inputs or of the negotiated
     rates (not once per run)."""
     table = plan_table()
-    form = workload_from_widgets(st.session_state.to_dict(), today=today(), table=table)
+    day = today()
+    # The inputs as the widgets hold them: unchanged, the plan is the memo's, without reading the form again
+    # (validating ~25 fields one by one, several times a run, was a tenth of a page's server time, sampled).
+    inputs = (day, *(st.session_state.get(name) for name in FORM_KEYS))
     memo = st.session_state.get(_PLAN_MEMO)
-    if isinstance(memo, tuple) and memo[0] is table and memo[1].form == form:
-        return memo[1]  # type: ignore[no-any-return]
-    plan = price_plan(form, table=table)
-    st.session_state[_PLAN_MEMO] = (table, plan)
+    if isinstance(memo, tuple) and memo[0] is table and memo[1] == inputs:
+        return memo[2]  # type: ignore[no-any-return]
+    form = workload_from_widgets(st.session_state.to_dict(), today=day, table=table)
+    if isinstance(memo, tuple) and memo[0] is table and memo[2].form == form:
+        plan: PricedPlan = memo[2]
+    else:
+        plan = price_plan(form, table=table)
+    st.session_state[_PLAN_MEMO] = (table, inputs, plan)
     return plan
 
 
