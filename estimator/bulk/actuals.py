@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 from estimator.bulk.inputs import TABULAR, InputFile, InputKind, discover, total_bytes
 from estimator.bulk.rates import Billing, ModelName, RateRow, model_names, rate_rows, rate_scale
-from estimator.bulk.sql import COUNT_FIELDS
+from estimator.bulk.sql import COUNT_FIELDS, SAMPLE_GROUP_FIELDS
 from estimator.costs import EXACT
 from estimator.errors import EstimatorError
 from estimator.rates import ModeRates
@@ -486,10 +486,7 @@ def _refusals(
     return problems
 
 
-_SAMPLE_GROUP_FIELDS = (
-    "problem", "result_type", "read_problem_field", "model_raw", "day", "service_tier_raw", "geo_raw", "speed_raw",
-    "cached",
-)  # fmt: skip
+_SAMPLE_GROUP_FIELDS = ("problem", "result_type", *SAMPLE_GROUP_FIELDS)
 """A sample's group (`sql.samples_sql`): its `group_records` are counted once per group."""
 
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -61,6 +60,7 @@ from estimator.bulk.actuals import SAMPLES_PER_KIND, priced_usage
 from estimator.bulk.rates import model_names, rate_rows, rate_scale
 from estimator.bulk.sql import FlatColumns, TypeClass
 from estimator.errors import EstimatorError
+from estimator.usage.columns import all_counts, bad_count_problem
 from estimator.usage.pricer import MAX_LISTED, PricedUsage
 from estimator.usage.readers import MAX_REPORT_TOKENS
 from estimator.usage.records import COUNT_FIELDS, UsageProblem
@@ -78,7 +78,6 @@ _INT64_MAX = 2**63 - 1
 _BEYOND_ANY_REQUEST = MAX_REPORT_TOKENS + 1
 """A count too large for a 64-bit integer enters as this: the engine refuses it (`count_too_large`) as it
 refuses every count above `MAX_REPORT_TOKENS`."""
-_INT = frozenset({int})
 
 
 class ColumnError(EstimatorError):
@@ -294,8 +293,7 @@ def _bad_count(index: int, ordered: Sequence[tuple[str, _Counts]], source: str) 
     """Row `index`'s problem in `price_columns`' words: its first bad count, in `COUNT_FIELDS` order."""
     for field, column in ordered:
         if column.bad is not None and column.bad[index].as_py():
-            message = f"{field} must be an int ≥ 0, got {column.value(index)!r}"
-            return UsageProblem(source, index + 1, "error", "invalid_count", message)
+            return bad_count_problem(source, index + 1, field, column.value(index))
     raise AssertionError(f"row {index + 1} refused without a bad count")
 
 
@@ -357,16 +355,11 @@ def _numpy_counts(values: Any) -> _Counts:
 
 
 def _list_counts(values: Sequence[Any]) -> _Counts:
-    """Python values: checked at C speed when all are ints ≥ 0 (their types, then an unsigned 64-bit array
-    takes them only if none is negative), else row by row."""
+    """Python values: checked at C speed when all are ints ≥ 0 (`price_columns`' own check), else row by
+    row."""
     pa = _pyarrow()
-    if _INT.issuperset(map(type, values)):
-        try:
-            array("Q", values)
-        except OverflowError:
-            pass
-        else:
-            return _Counts(_int64(values), None, values.__getitem__)
+    if all_counts(values):
+        return _Counts(_int64(values), None, values.__getitem__)
     flags = [type(value) is not int or value < 0 for value in values]
     usable = [0 if flag else value for flag, value in zip(flags, values, strict=True)]
     bad = pa.array(flags, type=pa.bool_()) if any(flags) else None

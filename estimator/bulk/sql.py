@@ -64,6 +64,7 @@ __all__ = [
     "ROLLUP_COUNTS",
     "ROLLUP_MONEY",
     "ROLLUP_READ",
+    "SAMPLE_GROUP_FIELDS",
     "FastGroups",
     "FlatColumns",
     "TypeClass",
@@ -1323,9 +1324,12 @@ def fast_groups(
     return FastGroups(key, cache, summed, tuple(fields), shift, undated="day" not in found)
 
 
-_SAMPLE_GROUP = (
-    "COALESCE(problem, result_type), read_problem_field, model_raw, day, service_tier_raw, geo_raw, speed_raw, cached"
-)
+SAMPLE_GROUP_FIELDS = (
+    "read_problem_field", "model_raw", "day", "service_tier_raw", "geo_raw", "speed_raw", "cached",
+)  # fmt: skip
+"""With the problem (or the result type), what decides a problem's message: a sample's group."""
+
+_SAMPLE_GROUP = ", ".join(("COALESCE(problem, result_type)", *SAMPLE_GROUP_FIELDS))
 """What decides a problem's message: its records are listed together (the first few of each group)."""
 
 

@@ -10,7 +10,7 @@ columns given, and only the rows that need more than additions go through `add` 
 - every row of a refused key (unknown model, date before the first price, no price for the tier, ...):
   `add` lists it under its refusal, so refusals keep their counts and first lines.
 - a row with a bad count (not an int, a bool, negative): refused with its row number and the message the
-  row-by-row path gave. Counts are checked at C speed, a chunk at a time (`_all_counts`); a chunk that
+  row-by-row path gave. Counts are checked at C speed, a chunk at a time (`all_counts`); a chunk that
   fails has its bad rows found one by one and set aside.
 
 A model with prompt-length tiers (Haiku 5.5 over 100K) costs its rows one more step: its keys are not in
@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from estimator.usage.records import COUNT_FIELDS, ResultType, UsageProblem
 
-__all__ = ["CHUNK_ROWS", "SUM_FIELDS", "RowSink", "sum_columns"]
+__all__ = ["CHUNK_ROWS", "SUM_FIELDS", "RowSink", "all_counts", "bad_count_problem", "sum_columns"]
 
 CHUNK_ROWS = 4_096
 """Rows read and checked at a time: small enough that a chunk's values stay in the CPU cache between the
@@ -148,7 +148,7 @@ class _Summer:
         has one. (A key of the wrong type would reach the pricer, or be unhashable in the loop's table.)"""
         bad: set[int] = set()
         for values in self.count_slices:
-            if values is None or _all_counts(values):
+            if values is None or all_counts(values):
                 continue
             bad.update(index for index, value in enumerate(values) if type(value) is not int or value < 0)
         for values, allowed in zip(self.key_slices, _KEY_TYPES, strict=True):
@@ -205,8 +205,7 @@ class _Summer:
                 return
         numbers = self._numbers(index)
         bad = next(i for i, v in enumerate(numbers) if type(v) is not int or v < 0)
-        message = f"{COUNT_FIELDS[bad]} must be an int ≥ 0, got {numbers[bad]!r}"
-        self.sink.problem(UsageProblem(self.source, row, "error", "invalid_count", message), unpriced=True)
+        self.sink.problem(bad_count_problem(self.source, row, COUNT_FIELDS[bad], numbers[bad]), unpriced=True)
 
     def _numbers(self, index: int) -> list[Any]:
         """Row `index`'s counts in `COUNT_FIELDS` order (absent: 0, and 1 request)."""
@@ -230,7 +229,12 @@ def _slice(column: Sequence[Any], start: int, end: int) -> Sequence[Any]:
     return part if isinstance(part, list | tuple) else list(part)
 
 
-def _all_counts(values: Sequence[Any]) -> bool:
+def bad_count_problem(source: str, row: int, field: str, value: object) -> UsageProblem:
+    """A row refused for its first bad count, in the words of every columnar path."""
+    return UsageProblem(source, row, "error", "invalid_count", f"{field} must be an int ≥ 0, got {value!r}")
+
+
+def all_counts(values: Sequence[Any]) -> bool:
     """Every value an int (not a bool, not a subclass) ≥ 0, checked at C speed: the types first, then an
     unsigned 64-bit array takes them all only if none is negative (a count of 2**64 or more fails here too,
     and is then found valid row by row)."""
