@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pandas.api.types import is_numeric_dtype
@@ -146,3 +147,23 @@ def test_the_dry_run_flags_a_display_name_spelling_with_the_id_to_use() -> None:
     row = report.iloc[0]
     assert row["custom_id"] == "a" and row["Severity"] == "error"
     assert "claude-sonnet-4-6" in row["Details"]  # the id the API takes, in full text
+
+
+def test_the_dry_run_page_names_its_inputs_not_the_command_line_flags(tmp_path: Path) -> None:
+    url_image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    params = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 2000,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [{"type": "code_execution_20250825", "name": "code_execution"}],
+        "messages": [{"role": "user", "content": [url_image, {"type": "text", "text": "Describe it."}]}],
+    }
+    path = tmp_path / "batch.jsonl"
+    path.write_text(json.dumps({"custom_id": "a", "params": params}) + "\n", encoding="utf-8")
+    result = analyze_batch_file(path)
+    flagged = [text for text in (*result.assumptions, *(p.message for p in result.problems)) if "--" in text]
+    assert len(flagged) >= 4, flagged  # the estimator's own texts do name flags: the test sees each kind
+    shown = dry_run.assumption_lines(result) + [str(row["Details"]) for row in dry_run.problem_rows(result)]
+    assert not [text for text in shown if "--" in text], shown
+    assert any("(Expected thinking above)" in text for text in shown)
+    assert any("exact counts (an API key, then “Token counts” above)" in text for text in shown)

@@ -98,6 +98,9 @@ def test_reconcile_builders(tmp_path: Path) -> None:
     table = build.reconcile_table(rec)
     assert table.column("custom_id") == ["a", "b"]
     assert build.dry_run_state(rec) == {"dry_run_output_pct": 50.0}
+    suggestion = build.dry_run_suggestion(rec)
+    assert suggestion is not None and "“Expected output (% of max_tokens)” to 50" in suggestion
+    assert "--" not in suggestion
     assert len(build.reconcile_figure(rec).data) == 3
     assert build.reconcile_csv_text(rec).count("\n") == 4  # header + a, b, c
 
@@ -243,3 +246,33 @@ def test_who_prices_an_upload() -> None:
     assert build.upload_engine([jsonl, parquet], 100, what_if_model=None, threshold_bytes=1000) == "duckdb"
     assert build.engine_caption("duckdb", 2, 120_400_000) == "Priced by DuckDB: 2 files, 120.4 MB."
     assert build.engine_caption("python", 1, 1_234) == "Priced by the Python pricer: 1 file, 1.2 kB."
+
+
+def test_messages_name_the_page_inputs_not_the_command_line_flags() -> None:
+    bare = json.dumps({"input_tokens": 10, "output_tokens": 5}) + "\n"  # a usage object naming no model
+    result = build.in_page_words(actual_costs(io.BytesIO(bare.encode()), as_of=DAY))
+    messages = [problem.message for problem in result.problems] + list(build.notes_of(result))
+    assert any(f"“{build.MODEL_INPUT}”" in message for message in messages), messages
+    assert not any("--" in message for message in messages), messages
+    undated = build.in_page_words(actual_costs(io.BytesIO(RESULTS.encode()), as_of=DAY))
+    assert any(f"“{build.AS_OF_INPUT}” above" in note for note in undated.notes), undated.notes
+    assert not any("--as-of" in note for note in undated.notes)
+
+
+def test_every_flag_an_estimator_message_names_has_page_words() -> None:
+    """The phrases `page_text` rewrites are the ones the estimator writes (a reworded message would slip by)."""
+    sources = "".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(__file__).resolve().parents[1].joinpath("estimator", "usage").glob("*.py")
+    )
+    for flag_words, _ in build.PAGE_WORDS:
+        assert flag_words in sources, flag_words
+    assert build.page_text("(pass --as-of for undated files)") == f"(set “{build.AS_OF_INPUT}” above for undated files)"
+
+
+def test_the_page_labels_the_messages_use_are_its_inputs() -> None:
+    pages = Path(__file__).resolve().parents[1].joinpath("ui", "pages")
+    actual_page = pages.joinpath("actual_costs.py").read_text(encoding="utf-8")
+    dry_run_page = pages.joinpath("dry_run.py").read_text(encoding="utf-8")
+    assert f'"{build.MODEL_INPUT}"' in actual_page and f'"{build.AS_OF_INPUT}"' in actual_page
+    assert f'"{build.HIT_RATE_INPUT}"' in dry_run_page and f'"{build.OUTPUT_INPUT}"' in dry_run_page

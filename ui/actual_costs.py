@@ -48,7 +48,12 @@ from ui.labels import CATEGORY_LABELS, MODE_LABELS, NOT_PRICED
 
 __all__ = [
     "ACTUAL_COLOR",
+    "AS_OF_INPUT",
     "ENGINE_LABELS",
+    "HIT_RATE_INPUT",
+    "MODEL_INPUT",
+    "OUTPUT_INPUT",
+    "PAGE_WORDS",
     "Engine",
     "actual_csv_text",
     "actual_json_text",
@@ -57,18 +62,22 @@ __all__ = [
     "cost_report_table",
     "day_table",
     "dry_run_state",
+    "dry_run_suggestion",
     "engine_caption",
     "fraction",
     "headline",
+    "in_page_words",
     "latest_day",
     "model_table",
     "notes_of",
+    "page_text",
     "plan_state",
     "problem_rows",
     "problems_heading",
     "reconcile_csv_text",
     "reconcile_figure",
     "reconcile_json_text",
+    "reconcile_problem_rows",
     "reconcile_summary",
     "reconcile_table",
     "renamed_text",
@@ -452,6 +461,66 @@ def engine_caption(engine: Engine, files: int, size_bytes: int | None) -> str:
         return f"Priced by {ENGINE_LABELS[engine]}."
     size = f"{size_bytes / 1e6:,.1f} MB" if size_bytes >= 100_000 else f"{size_bytes / 1e3:,.1f} kB"
     return f"Priced by {ENGINE_LABELS[engine]}: {files:,} file{'' if files == 1 else 's'}, {size}."
+
+
+MODEL_INPUT = "Model of bare usage objects"
+AS_OF_INPUT = "Undated records priced as of"
+HIT_RATE_INPUT = "Hit rate for repeated cached prefixes (%)"
+OUTPUT_INPUT = "Expected output (% of max_tokens)"
+"""The labels of the inputs that the estimator's messages name by their command-line flags."""
+
+PAGE_WORDS = (
+    ("set --as-of / as_of to", f"set “{AS_OF_INPUT}” above to"),
+    ("pass --as-of for undated files", f"set “{AS_OF_INPUT}” above for undated files"),
+    ("undated files take --as-of", f"undated files take “{AS_OF_INPUT}” above"),
+    ("pass --model (model=...)", f"choose “{MODEL_INPUT}” above"),
+    ("pass --model", f"choose “{MODEL_INPUT}” above"),
+    ("use --admin-api legacy", "choose the legacy endpoints"),
+)
+"""The estimator's messages name command-line flags (they serve the CLI and Python alike); this page words
+them as its own inputs. Longest phrases first: each is replaced whole."""
+
+
+def page_text(text: str) -> str:
+    """A message of the estimator in this page's words: each flag it names becomes the input that sets it."""
+    for flag_words, page_words in PAGE_WORDS:
+        text = text.replace(flag_words, page_words)
+    return text
+
+
+def in_page_words(result: ActualCosts) -> ActualCosts:
+    """The result with its problems' messages and its notes in this page's words (`page_text`)."""
+    return dataclasses.replace(
+        result,
+        problems=tuple(dataclasses.replace(problem, message=page_text(problem.message)) for problem in result.problems),
+        notes=tuple(page_text(note) for note in result.notes),
+    )
+
+
+def dry_run_suggestion(result: Reconciliation) -> str | None:
+    """What the Dry-run page's inputs should be for the next similar file, by their labels; None without one."""
+    params = result.dry_run_parameters()
+    settings = []
+    if "hit_rate" in params:
+        settings.append(f"“{HIT_RATE_INPUT}” to {format_percent(params['hit_rate'] * 100)}")
+    if "output_ratio" in params:
+        settings.append(f"“{OUTPUT_INPUT}” to {format_percent(params['output_ratio'] * 100)}")
+    if not settings:
+        return None
+    return f"For the next dry run of a similar file, set {' and '.join(settings)} on the Dry-run page."
+
+
+def reconcile_problem_rows(result: Reconciliation) -> list[dict[str, str]]:
+    """The reconciliation's problems, each with its line, custom_id and the problem in words."""
+    return [
+        {
+            "Line": str(problem.line) if problem.line else "",
+            "custom_id": problem.custom_id or "",
+            "Problem": problem.code.replace("_", " "),
+            "Details": page_text(problem.message),
+        }
+        for problem in result.problems
+    ]
 
 
 def with_upload_names(result: ActualCosts, names: Mapping[str, str]) -> ActualCosts:

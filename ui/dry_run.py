@@ -29,6 +29,7 @@ from ui.columns import (
 from ui.labels import MODE_LABELS, NOT_PRICED
 
 __all__ = [
+    "PAGE_PHRASES",
     "PAGE_WORDS",
     "DryRunOptions",
     "ProgressThrottle",
@@ -38,6 +39,7 @@ __all__ = [
     "dry_run_options",
     "media_table",
     "model_table",
+    "page_text",
     "plural",
     "problem_counts_text",
     "problem_rows",
@@ -148,7 +150,7 @@ def problem_rows(result: DryRunResult) -> list[dict[str, Cell]]:
             "custom_id": problem.custom_id or "—",
             "Severity": problem.severity,
             "Problem": problem.code.replace("_", " "),
-            "Details": problem.message,
+            "Details": page_text(problem.message),
         }
         for problem in ordered
     ]
@@ -331,17 +333,28 @@ PAGE_WORDS: dict[str, str | None] = {
 page has no input for it, and the flag is left out)."""
 
 
+PAGE_PHRASES = (
+    ("; --code-execution-minutes)", ")"),
+    ("; --api counts them exactly", "; exact counts (an API key, then “Token counts” above) include them"),
+)
+"""Other places where the dry run's texts name a flag, each replaced whole (`page_text`)."""
+
+
+def page_text(text: str) -> str:
+    """A text of the dry run in this page's words: a flag becomes the input that sets it, or is left out."""
+    for flag, words in PAGE_WORDS.items():
+        if words is None:
+            text = text.replace(f" ({flag})", "")
+        else:
+            text = text.replace(f"({flag})", f"({words})").replace(f"set {flag}", f"set {words}")
+    for flag_words, page_words in PAGE_PHRASES:
+        text = text.replace(flag_words, page_words)
+    return text
+
+
 def assumption_lines(result: DryRunResult) -> list[str]:
     """Every assumption the costs rest on, each naming the input of this page that changes it."""
-    lines = []
-    for assumption in result.assumptions:
-        for flag, words in PAGE_WORDS.items():
-            if words is None:
-                assumption = assumption.replace(f" ({flag})", "")
-            else:
-                assumption = assumption.replace(f"({flag})", f"({words})").replace(f"set {flag}", f"set {words}")
-        lines.append(assumption)
-    return lines
+    return [page_text(assumption) for assumption in result.assumptions]
 
 
 def cache_table(result: DryRunResult) -> Table:

@@ -203,8 +203,9 @@ def priced(table: PriceTable, sources: list[Source], options: Options) -> tuple[
             else:
                 result = priced_by_python(table, sources, options)
     except (EstimatorError, PricingError) as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(build.page_text(str(error)), icon=":material/error:")
         return None
+    result = build.in_page_words(result)
     st.session_state[_KEPT_RESULT] = (key, (result, engine))
     return result, engine
 
@@ -384,19 +385,14 @@ def render_reconcile(table: PriceTable) -> None:
         row.metric(label, value, help=help_text, border=True, width=CARD_WIDTH_PX)
     for note in result.notes:
         st.info(note, icon=":material/info:")
-    params = result.dry_run_parameters()
-    if params:
-        suggested = ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in params.items())
-        st.success(f"For the next dry run of a similar file: {suggested}", icon=":material/tune:")
+    suggestion = build.dry_run_suggestion(result)
+    if suggestion is not None:
+        st.success(suggestion, icon=":material/tune:")
     st.markdown("**Estimate range against the actual, per request**")
     st.plotly_chart(build.reconcile_figure(result), theme="streamlit", key="reconcile_chart")
     show_table(build.reconcile_table(result), key="reconcile_requests_table")
     if result.problems:
-        st.dataframe(
-            [{"Line": p.line, "custom_id": p.custom_id or "", "Problem": p.code, "Details": p.message}
-             for p in result.problems],
-            hide_index=True,
-        )  # fmt: skip
+        st.dataframe(build.reconcile_problem_rows(result), hide_index=True)
     st.caption(f"Actual total {format_usd(result.total.actual_usd)}; the figures are exact in the downloads.")
     render_use_as_plan(table, result.actual, result)
     downloads = st.columns(2)
