@@ -4,11 +4,12 @@ Errors name the file, the line, the model and the field, on one line, e.g.
 `prices.yaml:412: model 'claude-haiku-5-5': prices[0].tiers[0].input_mtok: must be greater than 0 (got 0)`.
 
 Hostile or mistaken input gets the same treatment, never a traceback or a hang: a path that is not a
-regular file (a directory, a FIFO, /dev/zero) is refused before it is opened for reading, reads stop
-after `MAX_TABLE_BYTES` bytes actually read (not the size the file claims), binary or non-UTF-8 files are
-named as such, and the YAML reader refuses what would silently mislead or crash downstream: integers
-beyond 20 digits, numbers out of any price's range, sexagesimal (`1:30`), octal or hex numbers, impossible
-calendar dates, keys that are lists or mappings, duplicate keys, and nesting deeper than `MAX_DEPTH`.
+regular file (a directory, a FIFO, /dev/zero) is refused before anything is read (`pricing.files` opens
+without blocking and checks the open descriptor), reads stop after `MAX_TABLE_BYTES` bytes actually read
+(not only the size the file claims), binary or non-UTF-8 files are named as such, and the YAML reader
+refuses what would silently mislead or crash downstream: integers beyond 20 digits, numbers out of any
+price's range, sexagesimal (`1:30`), octal or hex numbers, impossible calendar dates, keys that are lists
+or mappings, duplicate keys, and nesting deeper than `MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import functools
 import importlib.resources
 import os
 import re
-import stat
 import time
 from collections.abc import Hashable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -28,6 +28,7 @@ import yaml
 from pydantic import ValidationError
 
 from pricing.errors import PriceTableError
+from pricing.files import NotRegularFileError, open_regular_file, read_bounded, special_file_kind
 from pricing.schema import PriceTableData
 from pricing.table import PriceTable
 
@@ -56,13 +57,6 @@ MAX_INT_DIGITS = 20
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
-_FILE_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 class _DecimalLoader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -133,44 +127,33 @@ _DecimalLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 def read_regular_file(path: str | os.PathLike[str], *, limit: int, what: str = "price table") -> bytes:
     """The bytes of a regular file, at most `limit` of them. Anything else (missing, a directory, a FIFO, a
-    device) is refused before it is read, so nothing blocks; the bound counts the bytes actually read."""
+    device) is refused before it is read, so nothing blocks (`pricing.files`); a file that says it is larger than
+    `limit` is refused unread, and the bound also counts the bytes actually read (`/proc` files say 0)."""
     name = os.fspath(path)
     try:
-        info = os.stat(name)
+        stream, size = open_regular_file(name)
+    except NotRegularFileError as refused:
+        raise _not_regular(name, what, refused.kind) from None
     except OSError as error:
-        raise PriceTableError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
-    _require_regular(info, name, what)
-    if info.st_size > limit:
-        raise PriceTableError(f"{name}: {info.st_size:,} bytes is too large for a {what} (limit {limit:,})")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(name, flags)
-    except OSError as error:
-        raise PriceTableError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
-    try:
-        _require_regular(os.fstat(fd), name, what)  # the path may have been swapped since the stat
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise PriceTableError(f"{name}: more than {limit:,} bytes is too large for a {what}")
-    except OSError as error:
-        raise PriceTableError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
+        raise _cannot_read(name, what, error) from None
+    with stream:
+        if size > limit:
+            raise PriceTableError(f"{name}: {size:,} bytes is too large for a {what} (limit {limit:,})")
+        try:
+            data = read_bounded(stream, limit)
+        except OSError as error:
+            raise _cannot_read(name, what, error) from None
+    if len(data) > limit:
+        raise PriceTableError(f"{name}: more than {limit:,} bytes is too large for a {what}")
+    return data
 
 
-def _require_regular(info: os.stat_result, name: str, what: str) -> None:
-    if stat.S_ISREG(info.st_mode):
-        return
-    kind = next((label for test, label in _FILE_KINDS if test(info.st_mode)), "not a regular file")
-    raise PriceTableError(f"{name}: cannot read the {what}: it is {kind}, not a regular file")
+def _not_regular(name: str, what: str, kind: str) -> PriceTableError:
+    return PriceTableError(f"{name}: cannot read the {what}: it is {kind}, not a regular file")
+
+
+def _cannot_read(name: str, what: str, error: OSError) -> PriceTableError:
+    return PriceTableError(f"{name}: cannot read the {what} ({error.strerror or error})")
 
 
 def decode_text(data: bytes, name: str, *, what: str = "price table") -> str:
@@ -229,10 +212,12 @@ def reload_price_table() -> PriceTable:
 
 def _load_path(table_path: Path) -> PriceTable:
     try:
-        info = os.stat(table_path)
+        info = os.stat(table_path)  # the cache's key; the read itself goes through open_regular_file
     except OSError as error:
-        raise PriceTableError(f"{table_path}: cannot read the price table ({error.strerror or error})") from None
-    _require_regular(info, str(table_path), "price table")
+        raise _cannot_read(str(table_path), "price table", error) from None
+    kind = special_file_kind(info.st_mode)
+    if kind is not None:
+        raise _not_regular(str(table_path), "price table", kind)
     if info.st_size > MAX_TABLE_BYTES:
         raise PriceTableError(
             f"{table_path}: {info.st_size:,} bytes is too large for a price table (limit {MAX_TABLE_BYTES:,})"

@@ -24,7 +24,6 @@ import codecs
 import io
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from estimator.errors import BatchFileError
+from pricing import files
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -51,6 +51,8 @@ STDIN_NAME = "-"
 """The path that means standard input, as for most command-line tools."""
 
 _CHUNK_BYTES = 1 << 20
+# Batch messages have always used the short words.
+_KIND_WORDS = {"a FIFO (named pipe)": "a FIFO", "a character device": "a device", "a block device": "a device"}
 
 # orjson parses a batch line 2-3x faster than json (README, "Speed of a maximum-size dry run"); whatever it refuses
 # goes to json, which decides and words the problem as before. One difference remains: an integer beyond 64 bits
@@ -83,38 +85,14 @@ class RawItem(NamedTuple):
 
 def open_regular_file(path: str | os.PathLike[str], *, what: str = "file") -> tuple[IO[bytes], int]:
     """A regular file opened for binary reading, with its size; anything else (a FIFO, a device, a directory,
-    a socket) is refused with a BatchFileError that says so. Opened non-blocking, then checked: opening a FIFO
-    without O_NONBLOCK waits for a writer forever."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    a socket) is refused with a BatchFileError that says so, without blocking (`pricing.files`)."""
     try:
-        descriptor = os.open(path, flags)
+        return files.open_regular_file(path)
+    except files.NotRegularFileError as refused:
+        kind = _KIND_WORDS.get(refused.kind, refused.kind)
+        raise BatchFileError(f"{path}: not a regular file ({kind}); give a file, or - for standard input") from None
     except OSError as error:
         raise BatchFileError(f"{path}: cannot read the {what} ({error.strerror})") from None
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise BatchFileError(
-                f"{path}: not a regular file ({_kind(info.st_mode)}); give a file, or - for standard input"
-            )
-        if flags & getattr(os, "O_NONBLOCK", 0):
-            os.set_blocking(descriptor, True)
-        stream = os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
-    return stream, info.st_size
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def open_source(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], int | None, str, bool]:
@@ -134,7 +112,7 @@ def open_source(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], 
 
 def read_bounded(stream: IO[bytes], limit: int, name: str) -> bytes:
     """All of `stream`, refused once more than `limit` bytes have actually been read (whatever the size said)."""
-    data = stream.read(limit + 1)
+    data = files.read_bounded(stream, limit)
     if len(data) > limit:
         raise BatchFileError(f"{name}: more than {limit:,} bytes; this input is limited to {limit:,}")
     return data

@@ -19,6 +19,7 @@ from typing import Literal
 
 from estimator.bulk.sql import FLAT_ALIASES
 from estimator.usage.errors import UsageFileError
+from pricing.files import NotRegularFileError, open_regular_file
 
 __all__ = [
     "HEAD_BYTES",
@@ -106,20 +107,20 @@ def _expand(path: str) -> list[str]:
 
 def _classify(path: str) -> InputFile:
     try:
-        info = os.stat(path)
+        stream, size = open_regular_file(path)  # never blocks on a FIFO (pricing.files)
+    except NotRegularFileError as refused:
+        raise UsageFileError(f"{path}: {refused.kind}, not a regular file; give a usage file") from None
     except OSError as error:
         raise UsageFileError(f"{path}: cannot read it ({error.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise UsageFileError(f"{path}: not a regular file (a FIFO, socket or device); give a usage file")
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        with stream:
+            head = stream.read(HEAD_BYTES)
     except OSError as error:
         raise UsageFileError(f"{path}: cannot read it ({error.strerror})") from None
     kind = kind_of(head)
     if kind is None:
         raise UsageFileError(f"{path}: the file is empty")
-    return InputFile(path, kind, info.st_size)
+    return InputFile(path, kind, size)
 
 
 def kind_of(head: bytes) -> InputKind | None:
@@ -158,8 +159,9 @@ def flat_json_keys(path: str) -> list[str]:
     """The usage keys present in the first values of a flat JSON file (read as text: the SQL checks them)."""
     known = {alias for aliases in FLAT_ALIASES.values() for alias in aliases}
     keys: dict[str, None] = {}
-    with open(path, "rb") as handle:
-        head = handle.read(_KEYS_HEAD_BYTES)
+    stream, _ = open_regular_file(path)  # found by `discover`, but it may have been swapped for a FIFO since
+    with stream:
+        head = stream.read(_KEYS_HEAD_BYTES)
     for line in head.splitlines():
         text = line.strip().lstrip(b"[").rstrip(b",]")
         if not text:

@@ -44,6 +44,7 @@ from estimator.bulk.sql import (
 )
 from estimator.usage.errors import UsageFileError
 from estimator.usage.readers import MAX_REPORT_TOKENS, MAX_REQUEST_TOKENS
+from pricing.files import open_regular_file
 
 __all__ = [
     "EXACT_SPARK_CONF",
@@ -312,10 +313,11 @@ def _flat_json_schema(paths: list[str]) -> dict[str, object]:
 
 def _starts_with_array(path: str) -> bool:
     try:
-        with open(path, "rb") as handle:
-            return handle.read(4096).lstrip().startswith(b"[")
+        stream, _ = open_regular_file(path)  # found earlier, but it may have been swapped for a FIFO since
     except OSError:
-        return False  # object storage: JSON Lines assumed
+        return False  # object storage (or no longer a file, which Spark then names): JSON Lines assumed
+    with stream:
+        return stream.read(4096).lstrip().startswith(b"[")
 
 
 def _local_path(row: dict[str, Any]) -> dict[str, Any]:

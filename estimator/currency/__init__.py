@@ -19,7 +19,6 @@ import datetime as dt
 import io
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
@@ -28,6 +27,7 @@ from typing import Any
 
 from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_usd
+from pricing.files import NotRegularFileError, open_regular_file, read_bounded
 
 __all__ = [
     "MAX_RATES_FILE_BYTES",
@@ -203,14 +203,14 @@ def _parse_row(row: list[str], where: str) -> tuple[dt.date, str, Decimal]:
 
 def _read_regular_file(path: Path) -> str:
     try:
-        info = path.stat()
+        stream, _ = open_regular_file(path)  # never blocks on a FIFO (pricing.files)
+    except NotRegularFileError as refused:
+        raise ExchangeRateError(f"{path}: {refused.kind}, not a regular file: give an exchange-rate file") from None
     except OSError as error:
         raise ExchangeRateError(f"{path}: cannot read the exchange-rate file ({error.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ExchangeRateError(f"{path}: not a regular file (a FIFO, a device or a directory cannot be read)")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_RATES_FILE_BYTES + 1)  # bounded by what is read, not by st_size
+        with stream:
+            data = read_bounded(stream, MAX_RATES_FILE_BYTES)  # bounded by what is read, not by st_size
     except OSError as error:
         raise ExchangeRateError(f"{path}: cannot read the exchange-rate file ({error.strerror})") from None
     if len(data) > MAX_RATES_FILE_BYTES:

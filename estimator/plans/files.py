@@ -7,40 +7,35 @@ directory must fail at once with a one-line error, never hang the job or read wi
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from pathlib import Path
 from typing import BinaryIO
 
 from estimator.errors import EstimatorError
+from pricing import files
 
 __all__ = ["file_sha256", "open_regular_file", "read_regular_file"]
 
 _CHUNK_BYTES = 1 << 20
+# Plan messages have always said "a device" for character and block devices alike.
+_KIND_WORDS = {"a character device": "a device", "a block device": "a device"}
 
 
 def open_regular_file(path: Path, what: str, error: type[EstimatorError] = EstimatorError) -> BinaryIO:
-    """The file opened for binary reading, once it is known to be a regular file."""
+    """The file opened for binary reading, once its descriptor is known to be a regular file (`pricing.files`)."""
     try:
-        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever in CI.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        stream, _ = files.open_regular_file(path)
+    except files.NotRegularFileError as refused:
+        kind = _KIND_WORDS.get(refused.kind, refused.kind)
+        raise error(f"{path}: the {what} must be a regular file, not {kind}") from None
     except OSError as failure:
         raise error(f"{path}: cannot read the {what} ({failure.strerror})") from None
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise error(f"{path}: the {what} must be a regular file, not {_kind(mode)}")
-        os.set_blocking(descriptor, True)
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
+    return stream
 
 
 def read_regular_file(path: Path, what: str, limit_bytes: int, error: type[EstimatorError] = EstimatorError) -> bytes:
     """The whole file, refused when it is larger than `limit_bytes` (read no further than the limit)."""
     with open_regular_file(path, what, error) as stream:
-        data = stream.read(limit_bytes + 1)
+        data = files.read_bounded(stream, limit_bytes)
     if len(data) > limit_bytes:
         raise error(f"{path}: the {what} is larger than {limit_bytes:,} bytes; is it the right file?")
     return data
@@ -54,15 +49,3 @@ def file_sha256(stream: BinaryIO) -> str:
         digest.update(chunk)
     stream.seek(start)
     return digest.hexdigest()
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"

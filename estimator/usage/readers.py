@@ -22,7 +22,6 @@ import datetime as dt
 import io
 import json
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -31,6 +30,7 @@ from typing import IO, Any, Protocol
 
 from estimator.usage.errors import UsageFileError
 from estimator.usage.records import CostReportRow, RecordKind, ResultType, Severity, UsageProblem, UsageRecord
+from pricing.files import NotRegularFileError, open_regular_file
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -609,17 +609,15 @@ def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], int | 
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
-            info = path.stat()
+            stream, size_bytes = open_regular_file(path)  # never blocks on a FIFO (pricing.files)
+        except NotRegularFileError as refused:
+            raise UsageFileError(
+                f"{path}: {refused.kind}, not a regular file; give a results, responses or report file"
+            ) from None
         except OSError as error:
             raise UsageFileError(f"{path}: cannot read it ({error.strerror})") from None
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
-            raise UsageFileError(f"{path}: {kind}; give a results, responses or report file")
-        try:
-            return path.open("rb"), info.st_size, str(path), True
-        except OSError as error:
-            raise UsageFileError(f"{path}: cannot read it ({error.strerror})") from None
-    size = None
+        return stream, size_bytes, str(path), True
+    size: int | None = None
     if source.seekable():
         position = source.tell()
         size = source.seek(0, io.SEEK_END) - position
