@@ -3,7 +3,9 @@ counts of the chart, and the per-turn table. Pure functions, no Streamlit.
 
 Widgets hold display units (hit rates in percent, floats); the `Conversation` holds the estimator's. Each
 field is checked on its own, against the fields accepted before it, so every bad input gets its own message
-beside it and the good ones still apply (as `ui.scenario.apply_fields` does for a workload).
+beside it and the good ones still apply (as `ui.scenario.apply_fields` does for a workload). The options a model
+or channel may lack (residency, fast mode, cache lifetime, endpoint) are checked as the Plan page checks them
+(`checked_options`): one the model lacks is priced without, and marked, never wiping the page.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from estimator.conversations.turns import MAX_TURNS
 from estimator.errors import EstimatorError
 from estimator.format import decimal_text, format_tokens, format_usd
 from estimator.workload import MODES, Mode
+from pricing import PriceTable
 from ui.columns import Cell, Table, count_column, display_number, money_column, money_decimals
-from ui.form import widget_decimal
+from ui.form import OPTION_FALLBACKS, FormResult, PricedPlan, price_plan, widget_decimal
 from ui.labels import MODE_LABELS
 
 __all__ = [
     "DEFAULT_CONVERSATION",
     "WIDGETS",
+    "checked_options",
     "conversation_from_widgets",
     "facts_text",
     "totals",
@@ -33,6 +37,7 @@ __all__ = [
     "turn_steps",
     "turn_table",
     "widget_defaults",
+    "without_unoffered",
 ]
 
 DEFAULT_CONVERSATION = Conversation(
@@ -57,6 +62,10 @@ WIDGETS: dict[str, str] = {
     "conversation_hit_rate_pct": "cache_hit_rate",
     "conversation_batch_hit_rate_pct": "batch_cache_hit_rate",
     "conversation_as_of": "as_of",
+    "conversation_geo": "geo",
+    "conversation_fast": "fast",
+    "conversation_channel": "channel",
+    "conversation_endpoint": "endpoint",
 }
 """Widget key → the `Conversation` field it sets."""
 _PERCENT_FIELDS = ("cache_hit_rate", "batch_cache_hit_rate")
@@ -98,6 +107,24 @@ def conversation_from_widgets(
     if errors:
         return None, errors
     return dataclasses.replace(DEFAULT_CONVERSATION, **accepted), {}
+
+
+def checked_options(conversation: Conversation, *, table: PriceTable) -> PricedPlan:
+    """The conversation's options checked as the Plan page checks a plan's: one of its requests priced by
+    `ui.form.price_plan`, which names each option the model (at the date) or the channel lacks, with the
+    estimator's reason, and its `errors` anything else the table refuses (an unknown model), by field.
+
+    Checked on one request because `estimate_conversation` reports a refusal against `turns` ("turn 1: …"):
+    the page could not tell which input to mark. An option does not depend on the turn's token counts."""
+    return price_plan(FormResult(conversation.as_request()), table=table)
+
+
+def without_unoffered(conversation: Conversation, options: PricedPlan) -> Conversation:
+    """The conversation as the figures price it: each option asked for but not offered replaced by what the
+    Plan page uses instead (`ui.form.OPTION_FALLBACKS`: global residency, standard speed, the 5-minute
+    lifetime, the global endpoint)."""
+    fallbacks = {name: value for name, value in OPTION_FALLBACKS.items() if options.fell_back(name)}
+    return dataclasses.replace(conversation, **fallbacks) if fallbacks else conversation
 
 
 def turn_steps(current: int, points: int = 41) -> list[int]:

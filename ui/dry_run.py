@@ -1,21 +1,24 @@
-"""Rows and sentences for the dry-run page, from `estimator.analyze_batch_file`'s result.
+"""Rows and sentences for the dry-run page, from `estimator.analyze_batch_file`'s result (or
+`analyze_batch_files`', for several uploads: the same record, with a share per file).
 
 Pure functions: tables of numbers that sort (`ui.columns.Table`), money rounded for display (the exact figures
-are in the JSON download), token counts with the source of the count beside them; sentences with plurals.
+are in the JSON download), token counts with the source of the count beside them; sentences with plurals. A
+column naming the file appears only when there are several files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from estimator.batches.dry_run import DEFAULT_THINKING_RATIO, DryRunResult, ModeRange
 from estimator.batches.results import ServerToolUse
 from estimator.format import format_percent, format_tokens, format_usd
 from estimator.workload import MODES, Mode
+from pricing import PriceTable
 from ui.columns import (
     Cell,
     Column,
@@ -31,12 +34,16 @@ from ui.labels import MODE_LABELS, NOT_PRICED
 __all__ = [
     "PAGE_PHRASES",
     "PAGE_WORDS",
+    "DryRunArguments",
     "DryRunOptions",
     "ProgressThrottle",
     "assumption_lines",
     "cache_table",
     "cost_table",
+    "distinct_names",
+    "dry_run_arguments",
     "dry_run_options",
+    "file_table",
     "media_table",
     "model_table",
     "page_text",
@@ -81,6 +88,39 @@ def dry_run_options(state: Mapping[str, Any], *, today: dt.date, has_api_key: bo
     )
 
 
+class DryRunArguments(TypedDict):
+    """The page's options as `analyze_batch_file` and `analyze_batch_files` both take them (`**arguments`)."""
+
+    hit_rate: Decimal
+    output_ratio: Decimal
+    thinking_ratio: Decimal
+    as_of: dt.date | None
+    exact: Counting
+    api_key: str | None
+    table: PriceTable
+    on_progress: Callable[[str, int, int], None]
+
+
+def dry_run_arguments(
+    options: DryRunOptions,
+    *,
+    api_key: str | None,
+    table: PriceTable,
+    on_progress: Callable[[str, int, int], None],
+) -> DryRunArguments:
+    """The same options for one file or several, so that a job of several is priced exactly as one file is."""
+    return DryRunArguments(
+        hit_rate=options.hit_rate,
+        output_ratio=options.output_ratio,
+        thinking_ratio=options.thinking_ratio,
+        as_of=options.as_of,
+        exact=options.exact,
+        api_key=api_key,
+        table=table,
+        on_progress=on_progress,
+    )
+
+
 def progress_share(done: int, total: int) -> float:
     """The share done, for a progress bar: 0.0 to 1.0."""
     return min(done / total, 1.0) if total > 0 else 1.0
@@ -117,6 +157,27 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{format_tokens(count)} {noun if count == 1 else (many or noun + 's')}"
 
 
+def distinct_names(names: Sequence[str]) -> list[str]:
+    """Upload names made distinct, in order: the first keeps its name, a later one of the same name is numbered
+    ('a.jsonl', 'a.jsonl (2)'), so that its problems and its row are told apart (the dry run names files by
+    these names). A number already taken by an upload of that name is skipped."""
+    taken = set(names)  # a number never takes the name another upload bears itself
+    seen: set[str] = set()
+    distinct: list[str] = []
+    for name in names:
+        chosen, number = name, 1
+        while chosen in seen or (chosen != name and chosen in taken):
+            number += 1
+            chosen = f"{name} ({number})"
+        seen.add(chosen)
+        distinct.append(chosen)
+    return distinct
+
+
+def _several_files(result: DryRunResult) -> bool:
+    return len(result.files) > 1
+
+
 def summary_text(result: DryRunResult) -> str:
     errors = len(result.errors)
     parts = [
@@ -128,6 +189,8 @@ def summary_text(result: DryRunResult) -> str:
     ]
     if errors:
         parts.insert(2, f"{plural(errors, 'error')} to fix before submitting")
+    if _several_files(result):
+        parts.insert(0, plural(len(result.files), "file"))
     return " · ".join(parts)
 
 
@@ -141,11 +204,17 @@ def problem_counts_text(result: DryRunResult) -> str:
 
 
 def problem_rows(result: DryRunResult) -> list[dict[str, Cell]]:
-    """Errors first, then warnings, each in line order; every row names its custom_id (— when the line has
-    none) and carries the problem's full text."""
-    ordered = sorted(result.problems, key=lambda p: (p.severity != "error", p.line))
+    """Errors first, then warnings, each in file and line order; every row names its custom_id (— when the
+    line has none) and carries the problem's full text. With several files, a first column names the file (—
+    for a problem of the whole job, such as a model's breakpoints below the minimum)."""
+    several = _several_files(result)
+    order = {item.name: index for index, item in enumerate(result.files)} if several else {}
+    ordered = sorted(
+        result.problems, key=lambda p: (p.severity != "error", order.get(p.file or "", len(order)), p.line)
+    )
     return [
         {
+            **({"File": problem.file or "—"} if several else {}),
             "Line": problem.line,
             "custom_id": problem.custom_id or "—",
             "Severity": problem.severity,
@@ -167,6 +236,35 @@ def cost_table(result: DryRunResult) -> Table:
     ]
     columns = {
         "Model": text_column(width="medium"),
+        **{
+            MODE_LABELS[m]: money_column(places[m], f"Expected {MODE_LABELS[m]} cost; blank: not priced") for m in MODES
+        },
+    }
+    return Table(rows, columns)
+
+
+def file_table(result: DryRunResult) -> Table:
+    """Per file, in upload order: valid requests of lines, errors and warnings, and the expected cost in each
+    mode (the dry run's own share per file: the page never adds figures up)."""
+    expected = [{cost.mode: cost.expected_usd for cost in item.totals} for item in result.files]
+    places = {mode: money_decimals(values[mode] for values in expected) for mode in MODES}
+    rows: list[dict[str, Cell]] = [
+        {
+            "File": item.name,
+            "Requests": item.requests,
+            "Lines": item.lines,
+            "Errors": item.errors,
+            "Warnings": item.warnings,
+            **{MODE_LABELS[m]: display_number(values[m], places[m]) for m in MODES},
+        }
+        for item, values in zip(result.files, expected, strict=True)
+    ]
+    columns = {
+        "File": text_column(width="medium"),
+        "Requests": count_column("Valid requests: the ones priced"),
+        "Lines": count_column(),
+        "Errors": count_column("Problems that would make the API reject a line"),
+        "Warnings": count_column(),
         **{
             MODE_LABELS[m]: money_column(places[m], f"Expected {MODE_LABELS[m]} cost; blank: not priced") for m in MODES
         },
@@ -380,9 +478,12 @@ def cache_table(result: DryRunResult) -> Table:
 
 
 def split_table(result: DryRunResult) -> Table:
+    """The batches to submit; with several files, each names its file (a batch never spans two)."""
+    several = _several_files(result)
     rows: list[dict[str, Cell]] = [
         {
             "Batch": item.index,
+            **({"File": item.file} if several else {}),
             "First line": item.first_line,
             "Last line": item.last_line,
             "Requests": item.requests,
@@ -392,6 +493,7 @@ def split_table(result: DryRunResult) -> Table:
     ]
     columns = {
         "Batch": count_column(),
+        **({"File": text_column(width="medium")} if several else {}),
         "First line": count_column(),
         "Last line": count_column(),
         "Requests": count_column(),

@@ -33,6 +33,7 @@ __all__ = [
     "PricedPlan",
     "error_field",
     "model_options",
+    "offered",
     "page_defaults",
     "price_plan",
     "widget_decimal",
@@ -141,6 +142,15 @@ def price_plan(form: FormResult, *, table: PriceTable) -> PricedPlan:
             if error_field(error) == name:
                 unavailable[name] = str(error)
     return PricedPlan(form, result, {}, unavailable)
+
+
+def offered(plan: PricedPlan, name: str, help: str | None) -> dict[str, Any]:
+    """An option widget's `disabled` and `help`: an option the model lacks is disabled unless the plan asked for
+    it (then it stays enabled, so it can be turned off, and is marked beside it)."""
+    reason = plan.unavailable.get(name)
+    if reason is None:
+        return {"help": help}
+    return {"disabled": not plan.fell_back(name), "help": f"Not offered: {reason}"}
 
 
 def widget_state(

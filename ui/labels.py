@@ -5,17 +5,29 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from estimator.costs import Category, ModeCost
 from estimator.format import format_percent
-from estimator.workload import Mode
+from estimator.workload import CHANNELS, Channel, Geo, Mode
+from ui.columns import factor_text
+
+if TYPE_CHECKING:
+    from pricing import PriceTable
 
 __all__ = [
     "CATEGORY_LABELS",
+    "CHANNEL_HELP",
+    "ENDPOINT_HELP",
+    "FAST_HELP",
+    "FAST_LABEL",
     "FIELD_LABELS",
+    "GEO_HELP",
     "MODE_LABELS",
     "NOT_PRICED",
+    "channel_labels",
     "cost_change",
+    "geo_labels",
     "metric_label",
     "percent_of_fraction",
     "plain",
@@ -71,6 +83,28 @@ FIELD_LABELS: dict[str, str] = {
     "currency": "Currency",
     "tier": "Account tier",
 }
+
+
+# The options of a request's price, in the words of every page that offers them (the Plan page's sidebar, the
+# Conversations page): residency, fast mode, channel, endpoint.
+GEO_HELP = "Where inference runs; US-only costs more."
+FAST_LABEL = "Fast mode (real-time only)"
+FAST_HELP = "Faster output at fast-mode rates, for real-time requests."
+CHANNEL_HELP = (
+    "Where the tokens are bought. Partners set their own prices: the figures are Anthropic's list prices, with the "
+    "regional premium where documented."
+)
+ENDPOINT_HELP = "A partner's global endpoint, or a regional one (a premium where documented)."
+
+
+def geo_labels(table: PriceTable) -> dict[Geo, str]:
+    """The data-residency choices, US-only with the table's multiplier ('US only (×1.1)')."""
+    return {"global": "global", "us": f"US only (×{factor_text(table.rules.data_residency.us_multiplier)})"}
+
+
+def channel_labels(table: PriceTable) -> dict[Channel, str]:
+    """Each channel by the table's name for it ('Amazon Bedrock')."""
+    return {channel: table.rules.channels.rule(channel).name for channel in CHANNELS}
 
 
 def metric_label(mode: Mode, what: str) -> str:

@@ -8,7 +8,6 @@ only on the pages that use it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -18,9 +17,18 @@ from estimator.errors import EstimatorError
 from estimator.overrides import NegotiatedRates
 from estimator.workload import CHANNELS
 from pricing import PriceTable
-from ui.columns import factor_text
-from ui.form import HIT_FROM_TRAFFIC, HIT_FROM_VALUE, OPTION_FALLBACKS, PERIODS, PricedPlan, model_options
-from ui.labels import percent_of_fraction, plain
+from ui.form import HIT_FROM_TRAFFIC, HIT_FROM_VALUE, OPTION_FALLBACKS, PERIODS, PricedPlan, model_options, offered
+from ui.labels import (
+    CHANNEL_HELP,
+    ENDPOINT_HELP,
+    FAST_HELP,
+    FAST_LABEL,
+    GEO_HELP,
+    channel_labels,
+    geo_labels,
+    percent_of_fraction,
+    plain,
+)
 from ui.rates import currency_code, read_exchange_rates, read_overrides
 from ui.session import API_KEY, EXCHANGE_RATES, KEEP, NEGOTIATED, api_key_from_environment, price_table
 
@@ -85,7 +93,7 @@ def render_workload_form(table: PriceTable, today: dt.date, plan: PricedPlan) ->
         key="cache_ttl",
         horizontal=True,
         persist_state=KEEP,
-        **_offered(plan, "cache_ttl", "Hits refresh the entry; the 1-hour lifetime costs more to write."),
+        **offered(plan, "cache_ttl", "Hits refresh the entry; the 1-hour lifetime costs more to write."),
     )
     slots["cache_ttl"] = st.container()
     st.radio("Hit rate", (HIT_FROM_VALUE, HIT_FROM_TRAFFIC), key="hit_rate_source", horizontal=True, persist_state=KEEP)
@@ -115,24 +123,18 @@ def render_workload_form(table: PriceTable, today: dt.date, plan: PricedPlan) ->
         persist_state=KEEP,
     )
     slots["as_of"] = st.container()
-    us = factor_text(table.rules.data_residency.us_multiplier)
-    geo_labels = {"global": "global", "us": f"US only (×{us})"}
+    residency = geo_labels(table)
     st.radio(
         "Data residency",
-        ("global", "us"),
-        format_func=geo_labels.__getitem__,
+        tuple(residency),
+        format_func=residency.__getitem__,
         key="geo",
         horizontal=True,
         persist_state=KEEP,
-        **_offered(plan, "geo", "Where inference runs; US-only costs more."),
+        **offered(plan, "geo", GEO_HELP),
     )
     slots["geo"] = st.container()
-    st.toggle(
-        "Fast mode (real-time only)",
-        key="fast",
-        persist_state=KEEP,
-        **_offered(plan, "fast", "Faster output at fast-mode rates, for real-time requests."),
-    )
+    st.toggle(FAST_LABEL, key="fast", persist_state=KEEP, **offered(plan, "fast", FAST_HELP))
     slots["fast"] = st.container()
     render_more_inputs(table, plan, slots)
     render_own_terms(slots)
@@ -231,14 +233,13 @@ def render_more_inputs(table: PriceTable, plan: PricedPlan, slots: Slots) -> Non
         )
         slots["code_execution_sessions_per_request"] = slots["code_execution_minutes_per_session"] = st.container()
         slots["code_execution_with_web_tools"] = slots["code_execution_sessions_per_request"]
-        channel_names = {channel: table.rules.channels.rule(channel).name for channel in CHANNELS}
+        channel_names = channel_labels(table)
         st.selectbox(
             "Channel",
             CHANNELS,
             format_func=channel_names.__getitem__,
             key="channel",
-            help="Where the tokens are bought. Partners set their own prices: the figures are Anthropic's list "
-            "prices, with the regional premium where documented.",
+            help=CHANNEL_HELP,
             persist_state=KEEP,
         )
         slots["channel"] = st.container()
@@ -249,9 +250,7 @@ def render_more_inputs(table: PriceTable, plan: PricedPlan, slots: Slots) -> Non
             key="endpoint",
             horizontal=True,
             persist_state=KEEP,
-            **_offered(
-                plan, "endpoint", "A partner's global endpoint, or a regional one (a premium where documented)."
-            ),
+            **offered(plan, "endpoint", ENDPOINT_HELP),
         )
         slots["endpoint"] = st.container()
 
@@ -354,15 +353,6 @@ def _read_fx_upload() -> None:
 def _remove(key: str) -> None:
     st.session_state[key] = None
     st.session_state[OVERRIDES_ERROR] = None
-
-
-def _offered(plan: PricedPlan, name: str, help: str) -> dict[str, Any]:
-    """A widget's `disabled` and `help`: an option the model lacks is disabled unless the plan asked for it
-    (then it stays enabled, so it can be turned off, and is marked beside it)."""
-    reason = plan.unavailable.get(name)
-    if reason is None:
-        return {"help": help}
-    return {"disabled": not plan.fell_back(name), "help": f"Not offered: {reason}"}
 
 
 def _model_label(name: str, status: str) -> str:

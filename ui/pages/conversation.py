@@ -3,21 +3,39 @@
 Every turn re-sends the growing context, so the cost grows with the square of the turns; caching (each turn
 reads the previous prompt and writes the new tail) changes that several times over. The page stands on its
 own: its inputs are its own widgets; the negotiated rates and the currency of the session apply here too.
+
+Residency, fast mode, channel and endpoint are offered as the Plan page's sidebar offers them (same words,
+same rules): an option the model or channel lacks is disabled with the reason, or, if asked for, marked
+beside its input while the figures are priced without it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from estimator import EstimatorError, decimal_text, format_usd
 from estimator.conversations import Conversation, ConversationEstimate, TurnsPoint, estimate_conversation, sweep_turns
-from estimator.overrides import negotiated_terms
+from estimator.workload import CHANNELS
 from pricing import PriceTable, PricingError
-from ui import charts
+from ui import charts, tables
 from ui import conversation as build
-from ui.form import model_options
-from ui.labels import NOT_PRICED, metric_label, plain
+from ui.form import OPTION_FALLBACKS, PricedPlan, model_options, offered
+from ui.labels import (
+    CHANNEL_HELP,
+    ENDPOINT_HELP,
+    FAST_HELP,
+    FAST_LABEL,
+    FIELD_LABELS,
+    GEO_HELP,
+    NOT_PRICED,
+    channel_labels,
+    geo_labels,
+    metric_label,
+    plain,
+)
 from ui.rates import convert_modes, converted_table, rate_note
 from ui.session import (
     KEEP,
@@ -30,7 +48,7 @@ from ui.session import (
     staleness_warning,
     today,
 )
-from ui.sidebar import TTL_LABELS
+from ui.sidebar import ENDPOINT_LABELS, ENDPOINTS, OPTION_WORDS, TTL_LABELS
 
 _KEPT = "conversation_kept"
 
@@ -42,14 +60,19 @@ def render() -> None:
         "Each turn re-sends everything before it, so the cost grows with the square of the turns. With automatic "
         "caching each turn reads the previous prompt from the cache and writes only the new tail."
     )
-    slots = render_inputs(table)
+    # Read before the inputs are drawn: an option the model lacks is drawn disabled, with the reason.
     conversation, errors = build.conversation_from_widgets(st.session_state.to_dict(), today=today())
-    if conversation is None:
+    options = None if conversation is None else build.checked_options(conversation, table=table)
+    slots = render_inputs(table, options)
+    if options is not None:
+        errors = options.errors
+    if conversation is None or options is None or errors:
         for name, message in errors.items():
             slots.get(name, slots["model"]).error(plain(message), icon=":material/error:")
         st.error("Fix the input marked above to see the figures.", icon=":material/error:")
         return
-    priced = priced_conversation(table, conversation)
+    mark_options_not_offered(slots, options)
+    priced = priced_conversation(table, build.without_unoffered(conversation, options))
     if priced is None:
         return
     result, sweep = priced
@@ -59,11 +82,12 @@ def render() -> None:
             slot.warning(plain(warning.message), icon=":material/warning:")
         else:
             slot.info(plain(warning.message), icon=":material/info:")
-    show_conversation(table, result, sweep)
+    show_conversation(table, result, sweep, options)
 
 
-def render_inputs(table: PriceTable) -> dict[str, DeltaGenerator]:
-    """The conversation's inputs in three rows, each row followed by a slot for the messages about it."""
+def render_inputs(table: PriceTable, options: PricedPlan | None) -> dict[str, DeltaGenerator]:
+    """The conversation's inputs in four rows, each row followed by a slot for the messages about it.
+    `options`: which options the model lacks (None while another input is refused: all are offered)."""
     slots: dict[str, DeltaGenerator] = {}
     models = model_options(table, today=today(), include_retired=False, current=st.session_state["conversation_model"])
     names = {model.id: model.name for model in models}
@@ -112,6 +136,7 @@ def render_inputs(table: PriceTable) -> dict[str, DeltaGenerator]:
         key="conversation_cache_ttl",
         horizontal=True,
         persist_state=KEEP,
+        **_offered(options, "cache_ttl", None),
     )
     hits.number_input(
         "Turns finding the cache (%)",
@@ -134,7 +159,58 @@ def render_inputs(table: PriceTable) -> dict[str, DeltaGenerator]:
     caching = st.container()
     for name in ("keep_thinking", "cache_ttl", "cache_hit_rate", "batch_cache_hit_rate"):
         slots[name] = caching
+    render_option_inputs(table, options, slots)
     return slots
+
+
+def render_option_inputs(table: PriceTable, options: PricedPlan | None, slots: dict[str, DeltaGenerator]) -> None:
+    """Residency, fast mode, channel and endpoint, worded as the Plan page's sidebar words them."""
+    geo, fast, channel, endpoint = st.columns(4)
+    residency = geo_labels(table)
+    geo.radio(
+        FIELD_LABELS["geo"],
+        tuple(residency),
+        format_func=residency.__getitem__,
+        key="conversation_geo",
+        horizontal=True,
+        persist_state=KEEP,
+        **_offered(options, "geo", GEO_HELP),
+    )
+    fast.toggle(FAST_LABEL, key="conversation_fast", persist_state=KEEP, **_offered(options, "fast", FAST_HELP))
+    channels = channel_labels(table)
+    channel.selectbox(
+        FIELD_LABELS["channel"],
+        CHANNELS,
+        format_func=channels.__getitem__,
+        key="conversation_channel",
+        help=CHANNEL_HELP,
+        persist_state=KEEP,
+    )
+    endpoint.radio(
+        FIELD_LABELS["endpoint"],
+        ENDPOINTS,
+        format_func=ENDPOINT_LABELS.__getitem__,
+        key="conversation_endpoint",
+        horizontal=True,
+        persist_state=KEEP,
+        **_offered(options, "endpoint", ENDPOINT_HELP),
+    )
+    slots.update(dict.fromkeys(("geo", "fast", "channel", "endpoint"), st.container()))
+
+
+def _offered(options: PricedPlan | None, name: str, help: str | None) -> dict[str, Any]:
+    return {"help": help} if options is None else offered(options, name, help)
+
+
+def mark_options_not_offered(slots: dict[str, DeltaGenerator], options: PricedPlan) -> None:
+    """An option asked for that the model or channel lacks: the reason beside it, and what the figures use
+    instead (the sidebar's words). Four inputs share a row and its slot, so the message names its input."""
+    for name in OPTION_FALLBACKS:
+        if options.fell_back(name):
+            slots[name].warning(
+                f"{FIELD_LABELS[name]}: {plain(options.unavailable[name])}. The figures are for {OPTION_WORDS[name]}.",
+                icon=":material/block:",
+            )
 
 
 def priced_conversation(
@@ -155,10 +231,12 @@ def priced_conversation(
     return result, sweep
 
 
-def show_conversation(table: PriceTable, result: ConversationEstimate, sweep: tuple[TurnsPoint, ...]) -> None:
-    terms = negotiated_terms(table, result.model_id, result.as_of)
-    if terms is not None:
-        st.info(plain(terms.sentence[0].upper() + terms.sentence[1:] + "."), icon=":material/storefront:")
+def show_conversation(
+    table: PriceTable, result: ConversationEstimate, sweep: tuple[TurnsPoint, ...], options: PricedPlan
+) -> None:
+    # What the prices are, as the Plan page says it: a partner channel's basis, the negotiated rates applied.
+    for sentence in tables.price_basis(options.result) if options.result is not None else ():
+        st.info(plain(sentence), icon=":material/storefront:")
     count = result.conversation.conversations
     for column, mode in zip(st.columns(len(result.modes), gap="small"), result.modes, strict=True):
         with column, st.container(border=True, key=f"conversation_{mode.mode}"):

@@ -1,7 +1,9 @@
 """Dry run: validate a Message Batches file like the API would, count its tokens and price it in every mode.
 
-The page stands on its own: its options (hit rate, output share, counting, price date) are its own
-widgets; the sidebar's workload form is not used here.
+Several uploads (a job split into files) are dry-run together by `analyze_batch_files`: one report, with the
+combined figures and each file's share, every problem named by its file and line. The page stands on its own:
+its options (hit rate, output share, counting, price date) are its own widgets; the sidebar's workload form is
+not used here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import io
 
 import streamlit as st
 
-from estimator import MODES, DryRunResult, EstimatorError, analyze_batch_file, decimal_text, format_usd
+from estimator import (
+    MODES,
+    DryRunResult,
+    EstimatorError,
+    analyze_batch_file,
+    analyze_batch_files,
+    decimal_text,
+    format_usd,
+)
 from estimator.batches.report import dry_run_to_dict
 from pricing import PriceTable, PricingError
 from ui import charts
@@ -35,8 +45,9 @@ COUNTING_LABELS = {
     "sample": "exact for a sample, scaled (API key)",
     "all": "exact for every request (API key)",
 }
-UPLOAD_LABEL = "Message Batches file (.jsonl or .json)"
-"""No size here: the uploader states its limit itself, from `server.maxUploadSize` (.streamlit/config.toml)."""
+UPLOAD_LABEL = "Message Batches files (.jsonl or .json)"
+"""No size here: the uploader states its limit (per file) itself, from `server.maxUploadSize`
+(.streamlit/config.toml)."""
 
 
 def render() -> None:
@@ -46,8 +57,8 @@ def render() -> None:
         "Validate a Message Batches file like the API would, count its tokens and price it in every mode before "
         "you submit it. JSONL with one {custom_id, params} per line (a JSON array or a single request also works)."
     )
-    source = dry_run_source()
-    if source is None:
+    sources = dry_run_sources()
+    if not sources:
         return
     hits, output, thinking, counting, day = st.columns(5)
     hits.number_input(
@@ -83,7 +94,7 @@ def render() -> None:
     day.date_input("Prices as of", key="dry_run_as_of", persist_state=KEEP)
     options = rows.dry_run_options(st.session_state.to_dict(), today=today(), has_api_key=has_key)
     staleness_warning(table, options.as_of or today())
-    result = dry_run_result(table, source, options)
+    result = dry_run_result(table, sources, options)
     if result is None:
         return
     show_dry_run(result)
@@ -91,61 +102,72 @@ def render() -> None:
 
 @dataclasses.dataclass(frozen=True)
 class DryRunSource:
-    name: str
+    name: str  # as the report shows it: the upload's name, numbered when two uploads share one
     identity: str  # the upload's id, or the pasted text's hash: re-analyse only when it changes
     data: bytes
 
+    def stream(self) -> io.BytesIO:
+        """The bytes as a stream named like the upload: the dry run names the file by it, never by a path."""
+        stream = io.BytesIO(self.data)
+        stream.name = self.name
+        return stream
 
-def dry_run_source() -> DryRunSource | None:
-    """The file to dry-run: an upload, or requests pasted as text. None (with a hint) until there is one."""
+
+def dry_run_sources() -> list[DryRunSource]:
+    """The files to dry-run: uploads (one or several), or requests pasted as text. Empty (with a hint) until
+    there is one."""
     mode = st.radio(
         "Input", ("Upload a file", "Paste requests"), key="dry_run_input", horizontal=True, persist_state=KEEP
     )
     if mode == "Upload a file":
-        upload = st.file_uploader(UPLOAD_LABEL, type=["jsonl", "ndjson", "json", "txt"], key="batch_upload")
-        if upload is None:
+        uploads = st.file_uploader(
+            UPLOAD_LABEL, type=["jsonl", "ndjson", "json", "txt"], accept_multiple_files=True, key="batch_upload"
+        )
+        if not uploads:
             st.info("Upload a file to check it and price it.", icon=":material/upload_file:")
-            return None
-        return DryRunSource(upload.name, upload.file_id, upload.getvalue())
+            return []
+        names = rows.distinct_names([upload.name for upload in uploads])
+        return [
+            DryRunSource(name, upload.file_id, upload.getvalue()) for name, upload in zip(names, uploads, strict=True)
+        ]
     example = '{"custom_id": "a", "params": {"model": "claude-sonnet-4-6", "max_tokens": 500, "messages": [...]}}'
     text = st.text_area(
         "One request, or JSONL lines", key="batch_paste", height=180, placeholder=example, persist_state=KEEP
     )
     if not text.strip():
-        return None
+        return []
     data = text.encode("utf-8")
-    return DryRunSource("pasted requests", hashlib.sha256(data).hexdigest(), data)
+    return [DryRunSource("pasted requests", hashlib.sha256(data).hexdigest(), data)]
 
 
-def dry_run_result(table: PriceTable, source: DryRunSource, options: rows.DryRunOptions) -> DryRunResult | None:
-    """Analyse once per file and options: the result is kept in the session, so other widgets stay quick."""
-    key = (source.identity, options)
+def dry_run_result(table: PriceTable, sources: list[DryRunSource], options: rows.DryRunOptions) -> DryRunResult | None:
+    """Analyse once per set of files and options: the result is kept in the session, so other widgets stay
+    quick. Several files are one job, priced together by the dry run itself (never summed here)."""
+    key = (tuple((source.identity, source.name) for source in sources), options)
     kept = st.session_state.get("dry_run_kept")
     if kept is not None and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
-    progress = st.progress(0.0, text="Reading the file…")
+    reading = "Reading the file…" if len(sources) == 1 else "Reading the files…"
+    progress = st.progress(0.0, text=reading)
     throttle = rows.ProgressThrottle()
+    # Streams carry no size the dry run adds up, while its count of bytes read runs on across files: the
+    # reading bar's whole is every upload's bytes.
+    upload_bytes = sum(len(source.data) for source in sources)
 
     def on_progress(stage: str, done: int, total: int) -> None:
+        if stage == "reading":
+            total = max(total, upload_bytes)
         share = throttle.share(stage, done, total)
         if share is not None:
-            label = "Reading the file…" if stage == "reading" else "Counting tokens with the API…"
+            label = reading if stage == "reading" else "Counting tokens with the API…"
             progress.progress(share, text=label)
 
-    upload = io.BytesIO(source.data)
-    upload.name = source.name  # shown in the report as the file's name
+    arguments = rows.dry_run_arguments(options, api_key=api_key(), table=table, on_progress=on_progress)
     try:
-        result = analyze_batch_file(
-            upload,
-            hit_rate=options.hit_rate,
-            output_ratio=options.output_ratio,
-            thinking_ratio=options.thinking_ratio,
-            as_of=options.as_of,
-            exact=options.exact,
-            api_key=api_key(),
-            table=table,
-            on_progress=on_progress,
-        )
+        if len(sources) == 1:  # the single-file entry point, as before: the same report as a job of one file
+            result = analyze_batch_file(sources[0].stream(), **arguments)
+        else:
+            result = analyze_batch_files([source.stream() for source in sources], **arguments)
     except (EstimatorError, PricingError) as error:
         st.error(plain(str(error)), icon=":material/error:")
         return None
@@ -192,10 +214,12 @@ def show_dry_run(result: DryRunResult) -> None:
         icon=":material/output:",
     )
     errors = len(result.errors)
+    several = len(result.files) > 1
     if errors:
         st.error(
-            f"{rows.plural(errors, 'problem')} would make the API reject lines of this file; they are listed "
-            "below with their line numbers. Costs cover the valid lines only.",
+            f"{rows.plural(errors, 'problem')} would make the API reject lines of "
+            f"{'these files' if several else 'this file'}; they are listed below with their line numbers. Costs "
+            "cover the valid lines only.",
             icon=":material/error:",
         )
     elif result.requests:
@@ -209,6 +233,10 @@ def show_dry_run(result: DryRunResult) -> None:
     if result.models:
         render_dry_run_totals(result)
         show_figure(charts.dry_run_figure(result), key="chart_dry_run")
+    if several:
+        st.markdown(f"**Expected cost per file** ({rows.plural(len(result.files), 'file')})")
+        show_table(rows.file_table(result))
+    if result.models:
         st.markdown("**Expected cost per model and mode**")
         show_table(rows.cost_table(result))
         with st.expander("Low and high estimates (the token counts' error band)"):
@@ -245,7 +273,8 @@ def show_dry_run(result: DryRunResult) -> None:
 
 
 def render_validation_report(result: DryRunResult) -> None:
-    """Every problem with its line, custom_id and full text (a table that wraps; a sortable grid when long)."""
+    """Every problem with its line, custom_id and full text, and its file when there are several (a table that
+    wraps; a sortable grid when long)."""
     st.markdown(f"**Validation report** ({rows.problem_counts_text(result)})")
     problems = rows.problem_rows(result)
     if len(problems) <= VALIDATION_TABLE_ROWS:
