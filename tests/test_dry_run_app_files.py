@@ -21,7 +21,7 @@ from estimator.batches.results import BatchSlice
 from pricing import PriceTable
 from tests.conftest import FIXTURES
 from tests.test_app import metric, money, run_app, texts
-from ui import dry_run
+from ui import charts, dry_run
 from ui.labels import MODE_LABELS, metric_label
 
 PAGE = "Dry-run a batch file"
@@ -152,3 +152,15 @@ def test_the_split_plan_names_each_batchs_file_when_there_are_several(table: Pri
     assert rows.column("First line") == [1, 3, 1]
     one = dry_run.split_table(library_result([("a.jsonl", GOOD)], table))
     assert "File" not in one.columns
+
+
+def test_the_chart_title_counts_the_files() -> None:
+    def named(name: str, data: bytes) -> io.BytesIO:
+        stream = io.BytesIO(data)
+        stream.name = name
+        return stream
+
+    several = analyze_batch_files([named("a.jsonl", GOOD), named("b.jsonl", SECOND)])
+    one = analyze_batch_file(named("a.jsonl", GOOD))
+    assert str(charts.dry_run_figure(several).layout.title.text).startswith("The files in each mode")
+    assert str(charts.dry_run_figure(one).layout.title.text).startswith("The file in each mode")

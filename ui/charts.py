@@ -66,6 +66,10 @@ def _usd(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _files_text(result: DryRunResult) -> str:
+    return "The files" if len(result.files) > 1 else "The file"
+
+
 def _requests(count: int) -> str:
     return f"{format_tokens(count)} request" + ("" if count == 1 else "s")
 
@@ -102,7 +106,7 @@ def dry_run_figure(result: DryRunResult) -> go.Figure:
         top = item.high_usd if item.available else None
         figure.add_annotation(x=name, y=_usd(top) or 0, text=text, showarrow=False, yanchor="bottom")
     figure.update_layout(
-        title={"text": f"The file in each mode ({_requests(result.requests)})"},
+        title={"text": f"{_files_text(result)} in each mode ({_requests(result.requests)})"},
         yaxis=_money_axis("Expected cost (USD)"),
         xaxis={"title": {"text": "Mode"}},
         margin={"t": 60},
