@@ -143,6 +143,18 @@ def test_bad_conversations_name_the_field(changes: dict[str, object], field: str
     assert caught.value.field == field
 
 
+def test_an_option_the_model_lacks_is_refused_as_the_conversations_not_a_turns(table: PriceTable) -> None:
+    day = dt.date(2026, 12, 3)
+    models = [m for m in table.models_as_of(day) if m.fast_mode is None]
+    assert models, "the test needs a current model without fast mode"
+    conversation = Conversation(model=models[0].id, turns=3, input_tokens_per_turn=100, fast=True, as_of=day)
+    with pytest.raises(InvalidWorkloadError) as caught:
+        estimate_conversation(conversation, table=table)
+    refusal = caught.value
+    assert refusal.field != "turns" and not str(refusal).startswith("turn 1"), (refusal.field, str(refusal))
+    assert "fast mode" in str(refusal)
+
+
 def test_the_command_line_gives_exact_json_and_one_line_errors() -> None:
     import io
     import json

@@ -114,8 +114,8 @@ def checked_options(conversation: Conversation, *, table: PriceTable) -> PricedP
     `ui.form.price_plan`, which names each option the model (at the date) or the channel lacks, with the
     estimator's reason, and its `errors` anything else the table refuses (an unknown model), by field.
 
-    Checked on one request because `estimate_conversation` reports a refusal against `turns` ("turn 1: …"):
-    the page could not tell which input to mark. An option does not depend on the turn's token counts."""
+    Checked on one request, as `estimate_conversation` checks it first: an option does not depend on the turn's
+    token counts, and `price_plan` gives every option the model lacks (the estimator stops at the first)."""
     return price_plan(FormResult(conversation.as_request()), table=table)
 
 

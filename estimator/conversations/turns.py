@@ -177,6 +177,9 @@ def estimate_conversation(conversation: Conversation, *, table: PriceTable | Non
     """The conversation priced turn by turn in every mode, with the traps of long contexts."""
     table = table or load_price_table()
     model = table.model(conversation.model)
+    # An option the model lacks (fast mode, US residency, a channel's endpoint) is the conversation's, not a turn's:
+    # refused here with its own field, before the turns name "turn 1" for it.
+    prepare(conversation.as_request(), table)
     first_cached = _first_cached_turn(conversation, model)
     modes = tuple(_price_mode(conversation, mode, model, first_cached, table) for mode in CONVERSATION_MODES)
     day = conversation.as_of or dt.date.today()
