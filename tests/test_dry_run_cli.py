@@ -36,6 +36,15 @@ def test_file_with_errors_exits_1_and_lists_line_numbers() -> None:
     assert "line 2 [error] invalid_json" in out and "line 12 (streams) [error] stream_not_allowed" in out
 
 
+def test_an_empty_file_exits_1_with_counts_in_words(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    code, out, _ = run("dry-run", str(empty), "--as-of", "2026-11-25")
+    assert code == 1
+    assert f"Dry run of {empty}: 0 lines, 0 valid requests, 0 invalid lines," in out
+    assert "Problems: 1 error, 0 warnings" in out and "empty_batch" in out
+
+
 def test_json_output_lists_every_problem_and_exact_decimals() -> None:
     code, out, _ = run("dry-run", str(FIXTURES / "invalid.jsonl"), "--format", "json", "--as-of", "2026-11-25")
     payload = json.loads(out)

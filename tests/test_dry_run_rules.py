@@ -213,6 +213,7 @@ def test_an_empty_file_is_an_error() -> None:
         (problem,) = result.problems
         assert (problem.severity, problem.code) == ("error", "empty_batch")
         assert "the API rejects an empty batch" in problem.message
+        assert result.invalid_lines == 0  # a file-wide error: no line of it is invalid
 
 
 def test_an_openai_batch_file_is_named_once() -> None:

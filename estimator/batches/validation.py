@@ -133,10 +133,9 @@ class LineValidator:
         """The problems found, with the summaries only the whole file can give (counts, formats, models)."""
         if self.openai.count:
             self._report_openai()
-        if self.items == 0:
+        if self.items == 0:  # a file-wide error: no line is invalid, for there is none
             rule = RULES["empty_batch"]
             self.report(1, None, "error", rule.code, f"the file holds no requests — {rule.says}", rule.source)
-            self.invalid_lines += 1
         for model_id, seen in self.unchecked_output.items():
             model = self.table.model(model_id)
             self.problems.append(

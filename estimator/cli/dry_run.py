@@ -143,13 +143,18 @@ def _progress_bar(err: TextIO) -> Callable[[str, int, int], None]:
     return show
 
 
+def _count(number: int, one: str, many: str | None = None) -> str:
+    """A count with its noun: "1 error", "2 errors"."""
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
+
+
 def render_dry_run(result: DryRunResult) -> str:
     errors = sum(p.count for p in result.errors)
     warnings = sum(p.count for p in result.problems) - errors
     several = len(result.files) > 1
     lines = [
-        f"Dry run of {result.source_name}: {result.lines:,} lines, {result.requests:,} valid requests, "
-        f"{result.invalid_lines:,} invalid lines, {result.bytes_read / 1e6:,.1f} MB",
+        f"Dry run of {result.source_name}: {_count(result.lines, 'line')}, {_count(result.requests, 'valid request')}, "
+        f"{_count(result.invalid_lines, 'invalid line')}, {result.bytes_read / 1e6:,.1f} MB",
         "Assumptions:",
         *(f"  - {text}" for text in result.assumptions or (result.output_assumption,)),
     ]
@@ -164,7 +169,7 @@ def render_dry_run(result: DryRunResult) -> str:
     cost_rows.append(["total", *[_range_text(result.total(mode)) for mode in MODES]])
     lines.append(render_text_table(["Model", *MODES], cost_rows))
     if result.needs_split or several:
-        lines += ["", f"Split plan ({len(result.split)} batch{'es' if len(result.split) != 1 else ''}):"]
+        lines += ["", f"Split plan ({_count(len(result.split), 'batch', 'batches')}):"]
         lines += [
             f"  batch {s.index}: {s.file + ' ' if s.file else ''}lines {s.first_line:,}–{s.last_line:,}, "
             f"{s.requests:,} requests, {s.bytes / 1e6:,.1f} MB"
@@ -173,7 +178,7 @@ def render_dry_run(result: DryRunResult) -> str:
     for note in result.notes:
         lines.append(f"i {note}")
     if result.problems:
-        lines += ["", f"Problems: {errors:,} errors, {warnings:,} warnings"]
+        lines += ["", f"Problems: {_count(errors, 'error')}, {_count(warnings, 'warning')}"]
         for problem in result.problems[:_SHOWN_PROBLEMS]:
             lines.append(_problem_text(problem, several))
         if len(result.problems) > _SHOWN_PROBLEMS:
