@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["decimal_text", "format_percent", "format_tokens", "format_usd"]
+__all__ = ["count_noun", "decimal_text", "format_percent", "format_tokens", "format_usd"]
 
 _SUFFIXES = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"))
 
@@ -60,6 +60,11 @@ def format_tokens(value: int | Decimal) -> str:
     if isinstance(value, Decimal) and value != value.to_integral_value():
         return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}"
     return f"{int(value):,}"
+
+
+def count_noun(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun, for reading: '1 error', '2 errors', '1 batch', '3 batches', '12,500 requests'."""
+    return f"{format_tokens(count)} {noun if count == 1 else (many or noun + 's')}"
 
 
 def format_percent(value: Decimal | None) -> str:

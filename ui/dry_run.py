@@ -16,7 +16,7 @@ from typing import Any, Literal, TypedDict
 
 from estimator.batches.dry_run import DEFAULT_THINKING_RATIO, DryRunResult, ModeRange
 from estimator.batches.results import ServerToolUse
-from estimator.format import format_percent, format_tokens, format_usd
+from estimator.format import count_noun, format_percent, format_tokens, format_usd
 from estimator.workload import MODES, Mode
 from pricing import PriceTable
 from ui.columns import (
@@ -152,9 +152,8 @@ def range_text(item: ModeRange) -> str:
     return f"{format_usd(item.low_usd)} – {format_usd(item.expected_usd)} – {format_usd(item.high_usd)}"
 
 
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """'1 valid request', '2 valid requests', '1 batch', '3 batches'."""
-    return f"{format_tokens(count)} {noun if count == 1 else (many or noun + 's')}"
+plural = count_noun
+"""'1 valid request', '2 valid requests', '1 batch', '3 batches' (the estimator's wording, as the CLI's)."""
 
 
 def distinct_names(names: Sequence[str]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any, Literal, TextIO
 
 from estimator.cli.common import dump_json, parse_date
 from estimator.errors import EstimatorError
-from estimator.format import format_percent, format_tokens, format_usd
+from estimator.format import count_noun, format_percent, format_tokens, format_usd
 from estimator.results import CATEGORIES
 from estimator.usage.actuals import ActualCosts, actual_costs
 from estimator.usage.admin_client import ADMIN_KEY_ENV
@@ -277,7 +277,10 @@ def render_actual(result: ActualCosts) -> str:
     lines += [""] + [f"i {note}" for note in result.notes] if result.notes else []
     if result.problems:
         errors = len(result.errors)
-        lines += ["", f"Problems: {errors:,} errors, {len(result.problems) - errors:,} warnings"]
+        lines += [
+            "",
+            f"Problems: {count_noun(errors, 'error')}, {count_noun(len(result.problems) - errors, 'warning')}",
+        ]
         lines += [f"  {problem.text()}" for problem in result.problems[:_SHOWN_PROBLEMS]]
         hidden = len(result.problems) - _SHOWN_PROBLEMS + result.problems_not_listed
         if hidden > 0:

@@ -23,7 +23,7 @@ from estimator.batches.report import dry_run_to_dict
 from estimator.batches.validation import LineProblem
 from estimator.cli.common import deadline_argument, parse_date
 from estimator.errors import EstimatorError
-from estimator.format import format_tokens, format_usd
+from estimator.format import count_noun, format_tokens, format_usd
 from estimator.tokens.exact import DEFAULT_DEADLINE_S
 from estimator.workload import DEFAULT_HIT_RATE, MODES
 from pricing.text_table import render_text_table
@@ -143,18 +143,14 @@ def _progress_bar(err: TextIO) -> Callable[[str, int, int], None]:
     return show
 
 
-def _count(number: int, one: str, many: str | None = None) -> str:
-    """A count with its noun: "1 error", "2 errors"."""
-    return f"{number:,} {one if number == 1 else many or one + 's'}"
-
-
 def render_dry_run(result: DryRunResult) -> str:
     errors = sum(p.count for p in result.errors)
     warnings = sum(p.count for p in result.problems) - errors
     several = len(result.files) > 1
     lines = [
-        f"Dry run of {result.source_name}: {_count(result.lines, 'line')}, {_count(result.requests, 'valid request')}, "
-        f"{_count(result.invalid_lines, 'invalid line')}, {result.bytes_read / 1e6:,.1f} MB",
+        f"Dry run of {result.source_name}: {count_noun(result.lines, 'line')}, "
+        f"{count_noun(result.requests, 'valid request')}, {count_noun(result.invalid_lines, 'invalid line')}, "
+        f"{result.bytes_read / 1e6:,.1f} MB",
         "Assumptions:",
         *(f"  - {text}" for text in result.assumptions or (result.output_assumption,)),
     ]
@@ -169,16 +165,16 @@ def render_dry_run(result: DryRunResult) -> str:
     cost_rows.append(["total", *[_range_text(result.total(mode)) for mode in MODES]])
     lines.append(render_text_table(["Model", *MODES], cost_rows))
     if result.needs_split or several:
-        lines += ["", f"Split plan ({_count(len(result.split), 'batch', 'batches')}):"]
+        lines += ["", f"Split plan ({count_noun(len(result.split), 'batch', 'batches')}):"]
         lines += [
             f"  batch {s.index}: {s.file + ' ' if s.file else ''}lines {s.first_line:,}–{s.last_line:,}, "
-            f"{s.requests:,} requests, {s.bytes / 1e6:,.1f} MB"
+            f"{count_noun(s.requests, 'request')}, {s.bytes / 1e6:,.1f} MB"
             for s in result.split
         ]
     for note in result.notes:
         lines.append(f"i {note}")
     if result.problems:
-        lines += ["", f"Problems: {_count(errors, 'error')}, {_count(warnings, 'warning')}"]
+        lines += ["", f"Problems: {count_noun(errors, 'error')}, {count_noun(warnings, 'warning')}"]
         for problem in result.problems[:_SHOWN_PROBLEMS]:
             lines.append(_problem_text(problem, several))
         if len(result.problems) > _SHOWN_PROBLEMS:
@@ -225,7 +221,7 @@ def _models_table(result: DryRunResult) -> str:
             f"{format_tokens(m.output_tokens_expected)} / {format_tokens(m.output_tokens_max)}",
         ]
         if thinking:
-            row.append(f"{format_tokens(m.thinking_tokens_expected)} ({m.thinking_requests:,} requests)")
+            row.append(f"{format_tokens(m.thinking_tokens_expected)} ({count_noun(m.thinking_requests, 'request')})")
         rows.append([*row, m.count_detail])
     return render_text_table([*header, "Count"], rows)
 
@@ -236,22 +232,25 @@ def _media_and_tools_lines(result: DryRunResult) -> list[str]:
         tools = m.server_tools
         if tools.web_search_requests:
             lines.append(
-                f"  {m.model_id}: web search in {tools.web_search_requests:,} requests, "
+                f"  {m.model_id}: web search in {count_noun(tools.web_search_requests, 'request')}, "
                 f"~{tools.web_searches_expected:,} searches (up to {tools.web_searches_high:,}), "
                 f"{format_usd(tools.web_search_usd_expected)}"
             )
         if tools.web_fetch_requests:
-            lines.append(f"  {m.model_id}: web fetch in {tools.web_fetch_requests:,} requests (billed as input tokens)")
+            lines.append(
+                f"  {m.model_id}: web fetch in {count_noun(tools.web_fetch_requests, 'request')} "
+                "(billed as input tokens)"
+            )
         if tools.code_execution_requests:
             cost = format_usd(tools.code_execution_usd) if tools.code_execution_usd is not None else "not priced"
             lines.append(
-                f"  {m.model_id}: code execution in {tools.code_execution_requests:,} requests, "
+                f"  {m.model_id}: code execution in {count_noun(tools.code_execution_requests, 'request')}, "
                 f"{tools.code_execution_hours:,.2f} container-hours, {cost}"
             )
         if tools.code_execution_free_requests:
             lines.append(
-                f"  {m.model_id}: code execution free in {tools.code_execution_free_requests:,} requests (alongside "
-                "web search / web fetch)"
+                f"  {m.model_id}: code execution free in "
+                f"{count_noun(tools.code_execution_free_requests, 'request')} (alongside web search / web fetch)"
             )
     return lines
 

@@ -22,6 +22,7 @@ from typing import IO, Any, cast
 
 from estimator.costs import EXACT
 from estimator.errors import InvalidWorkloadError
+from estimator.format import count_noun
 from estimator.results import CATEGORIES, Category
 from estimator.usage.cost_report import CostComparison, compare_with_cost_report
 from estimator.usage.pricer import ModelWhatIf, NotBilled, PricedLine, PricedUsage, TokenSums, UsageAccumulator
@@ -286,8 +287,9 @@ def _notes(priced: PricedUsage, tokens: TokenSums, upper: Decimal) -> list[str]:
     notes = []
     if priced.undated_records:
         notes.append(
-            f"{priced.undated_records:,} records carry no date (batch results and plain responses do not): priced "
-            f"at the prices in effect on {priced.default_day} (set --as-of / as_of to the day they ran)"
+            f"{count_noun(priced.undated_records, 'record')} {'carries' if priced.undated_records == 1 else 'carry'} "
+            f"no date (batch results and plain responses do not): priced at the prices in effect on "
+            f"{priced.default_day} (set --as-of / as_of to the day they ran)"
         )
     if tokens.cache_write_unsplit_tokens:
         notes.append(
