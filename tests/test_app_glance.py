@@ -167,3 +167,12 @@ def test_the_dry_run_page_names_its_inputs_not_the_command_line_flags(tmp_path: 
     assert not [text for text in shown if "--" in text], shown
     assert any("(Expected thinking above)" in text for text in shown)
     assert any("exact counts (an API key, then “Token counts” above)" in text for text in shown)
+
+
+def test_a_single_request_reads_in_the_singular() -> None:
+    app = run_app(query={"requests": "1"})
+    captions = texts(app.caption)
+    assert any(text.startswith("Totals for 1 request per ") for text in captions), captions
+    assert not any("1 requests" in text for text in (*captions, *texts(app.markdown))), captions
+    compare = run_app(query={"requests": "1"}, page="Compare models")
+    assert any("(1 request per " in text for text in texts(compare.caption)), texts(compare.caption)

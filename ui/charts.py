@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from estimator.batches.dry_run import DryRunResult
 from estimator.conversations import TurnsPoint
 from estimator.costs import Category, Estimate
-from estimator.format import format_tokens, format_usd
+from estimator.format import count_noun, format_tokens, format_usd
 from estimator.planning import BreakEven, ModelComparison, Sweep
 from estimator.workload import MAX_REQUESTS, MODES, CacheTTL, Mode
 from ui.labels import MODE_LABELS, NOT_PRICED, percent_of_fraction, plot_text
@@ -71,7 +71,7 @@ def _files_text(result: DryRunResult) -> str:
 
 
 def _requests(count: int) -> str:
-    return f"{format_tokens(count)} request" + ("" if count == 1 else "s")
+    return count_noun(count, "request")
 
 
 def _money_axis(title: str) -> dict[str, object]:
@@ -208,7 +208,7 @@ def turns_figure(points: Sequence[TurnsPoint], *, current_turns: int) -> go.Figu
                 "hovertemplate": f"{MODE_LABELS[mode]}: %{{customdata}}<extra></extra>",
             }
         )
-    text = f"Your conversation: {format_tokens(current_turns)} turns"
+    text = f"Your conversation: {count_noun(current_turns, 'turn')}"
     layout = {
         "hovermode": "x unified",
         "title": {"text": "Cost per conversation against the number of turns"},

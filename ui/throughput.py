@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
-from estimator.format import format_tokens
+from estimator.format import count_noun, format_tokens
 from estimator.throughput import AccountTier, ThroughputFit
 from estimator.workload import Workload
 from pricing import PriceTable
@@ -50,7 +50,7 @@ def verdict(fit: ThroughputFit, *, requests: int, period: str) -> Verdict:
         return "not published", f"Rate limits {NOT_PUBLISHED}: {fit.unavailable_reason}."
     binding = LIMIT_LABELS.get(fit.binding_limit or "", fit.binding_limit or "").lower()
     fastest = (
-        f"at the limit, real-time sends the {format_tokens(requests)} requests in "
+        f"at the limit, real-time sends the {count_noun(requests, 'request')} in "
         f"{duration_text(fit.minutes_for_all_requests)} ({binding} per minute bind first)"
     )
     if fit.fits is None or fit.share_of_limits is None:

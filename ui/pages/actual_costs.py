@@ -24,6 +24,7 @@ import streamlit as st
 from estimator import EstimatorError, format_usd
 from estimator.bulk import AUTO_THRESHOLD_BYTES
 from estimator.bulk.inputs import HEAD_BYTES
+from estimator.format import count_noun
 from estimator.usage.actuals import ActualCosts, actual_costs
 from estimator.usage.errors import UsageFileError
 from estimator.usage.reconcile import Reconciliation, reconcile
@@ -289,8 +290,8 @@ def show_actual(table: PriceTable, result: ActualCosts) -> None:
         row.metric(label, value, help=help_text, border=True, width=CARD_WIDTH_PX)
     if result.unpriced_records:
         st.error(
-            f"{result.unpriced_records:,} records could not be priced; they are listed below with their lines and "
-            "left out of the totals.",
+            f"{count_noun(result.unpriced_records, 'record')} could not be priced; they are listed below with their "
+            "lines and left out of the totals.",
             icon=":material/error:",
         )
     for note in build.notes_of(result):
@@ -338,7 +339,7 @@ def render_use_as_plan(table: PriceTable, result: ActualCosts, reconciliation: R
     if reconciliation is not None:
         state.update(build.dry_run_state(reconciliation))
     st.button(
-        f"Use as plan: {workload.model}, {workload.requests:,} requests per {workload.period}",
+        f"Use as plan: {workload.model}, {count_noun(workload.requests, 'request')} per {workload.period}",
         key="actual_use_as_plan",
         on_click=_apply_state,
         args=(state,),

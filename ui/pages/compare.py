@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from estimator import EstimatorError, compare_models, format_tokens
+from estimator import EstimatorError, compare_models
+from estimator.format import count_noun
 from estimator.overrides import NegotiatedPriceTable
 from estimator.report import comparison_rows, comparison_to_dict
 from pricing import PricingError
@@ -55,7 +56,7 @@ def render() -> None:
         st.error(plain(str(error)), icon=":material/error:")
         return
     st.caption(
-        f"The plan's workload ({format_tokens(workload.requests)} requests per {plain(workload.period)}) on every "
+        f"The plan's workload ({count_noun(workload.requests, 'request')} per {plain(workload.period)}) on every "
         f"model callable on {workload.as_of or today()}, cheapest first (by each model's cheapest mode)."
     )
     staleness_warning(table, workload.as_of or today())

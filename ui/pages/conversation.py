@@ -18,6 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from estimator import EstimatorError, decimal_text, format_usd
 from estimator.conversations import Conversation, ConversationEstimate, TurnsPoint, estimate_conversation, sweep_turns
+from estimator.format import count_noun
 from estimator.workload import CHANNELS
 from pricing import PriceTable, PricingError
 from ui import charts, tables
@@ -252,7 +253,7 @@ def show_conversation(
             st.metric(
                 metric_label(mode.mode, "in all"),
                 format_usd(mode.total_usd),
-                help=f"{count:,} conversations; exact: ${decimal_text(mode.total_usd)}",
+                help=f"{count_noun(count, 'conversation')}; exact: ${decimal_text(mode.total_usd)}",
             )
     st.caption(plain(build.facts_text(result)))
     staleness_warning(table, result.as_of)

@@ -18,6 +18,7 @@ from estimator import (
     sweep_hit_rate,
     sweep_requests,
 )
+from estimator.format import count_noun
 from estimator.report import estimate_rows, estimate_to_dict
 from estimator.throughput import throughput
 from pricing import PriceTable, PricingError
@@ -58,7 +59,7 @@ def render() -> None:
     render_mode_metrics(result)
     render_currency(result)
     st.caption(
-        f"Totals for {format_tokens(workload.requests)} requests per {plain(workload.period)} on {result.model_name} · "
+        f"Totals for {count_noun(workload.requests, 'request')} per {plain(workload.period)} on {result.model_name} · "
         f"prices in effect since {result.prices_effective_from}, as of {result.as_of} · "
         f"{format_tokens(result.prompt_tokens)} prompt tokens per request "
         f"({format_tokens(result.cacheable_prefix_tokens)} cacheable) · table checked {table.checked}"
