@@ -135,9 +135,6 @@ class _Part:
     """`usage_records` of the rows `fast` leaves without a key."""
 
 
-_NEEDS_BULK = "the DuckDB engine needs the {package} package: pip install 'claude-cost-planner[bulk]'"
-
-
 @dataclass(frozen=True)
 class _ArrowSource:
     """What `DuckDBEngine.load_arrow` loaded, kept to number its rows later."""
@@ -245,7 +242,9 @@ class DuckDBEngine:
         try:
             import duckdb
         except ImportError:
-            raise UsageFileError(_NEEDS_BULK.format(package="duckdb")) from None
+            raise UsageFileError(
+                "the DuckDB engine needs the duckdb package: pip install 'claude-cost-planner[bulk]'"
+            ) from None
         self._duckdb = duckdb
         self._own_temp = temp_directory is None
         self.temp_directory = temp_directory or tempfile.mkdtemp(prefix="claude-cost-duckdb-")
@@ -301,21 +300,13 @@ class DuckDBEngine:
     ) -> None:
         """Register the rates, the model names and the files, and define `usage_priced` over them (the
         rollup is defined when asked for: its fast path decides on what it finds)."""
-        self._load_rates(rows, scale)
-        self._run(f"CREATE TEMP TABLE {MODEL_NAMES} AS {model_names_sql(names)}")
-        self._scale, self._thresholds = scale, tier_thresholds(rows)
+        self._load_tables(rows, names, scale)
         spellings = [name.name_key for name in names]
         for kind, group in group_by_kind(files).items():
             self._parts += self._records(
                 kind, group, default_day=default_day, default_model=default_model, spellings=spellings
             )
-        self._run(f"CREATE TEMP VIEW {RECORDS} AS " + " UNION ALL ".join(f"({p.numbered})" for p in self._parts))
-        unnumbered = " UNION ALL ".join(f"({part.unnumbered})" for part in self._parts)
-        self._run(f"CREATE TEMP VIEW {RECORDS_UNNUMBERED} AS {unnumbered}")
-        # Staging needed the file order; the queries do not (DuckDB then streams with less memory).
-        self._run("SET preserve_insertion_order = false")
-        self._run(f"CREATE TEMP VIEW {JUDGED} AS {judged_sql()}")
-        self._run(f"CREATE TEMP VIEW {PRICED} AS {priced_sql(scale)}")
+        self._define_views()
 
     def load_arrow(
         self,
@@ -336,13 +327,8 @@ class DuckDBEngine:
         of whose rows were set aside), else from 1 in the table's order once `number_arrow_rows()` has been
         called: pricing needs no numbers, and a column of them costs 8 bytes a row, so they are made only
         when rows are listed (`samples` and `records` fail with that remedy before)."""
-        self._load_rates(rows, scale)
-        self._run(f"CREATE TEMP TABLE {MODEL_NAMES} AS {model_names_sql(names)}")
-        self._scale, self._thresholds = scale, tier_thresholds(rows)
-        try:
-            self.con.register(_ARROW_TABLE, data)
-        except self._duckdb.Error as error:
-            raise self._failure(error) from None
+        self._load_tables(rows, names, scale)
+        self._register(_ARROW_TABLE, data)
         not_yet = f"CAST(error({_literal(_NOT_NUMBERED)}) AS BIGINT)"
         numbered_rows = _arrow_rows(_ARROW_TABLE, ARROW_ROW_COLUMN if numbered else not_yet, source)
         unnumbered = _arrow_rows(_ARROW_TABLE, "CAST(NULL AS BIGINT)", None)
@@ -351,10 +337,7 @@ class DuckDBEngine:
         with_codes, coded = _dictionary_codes(data, columns, key_spellings(spellings, None))
         checked = _counts_within_limits(data, columns)
         if coded:  # the scan reads the codes; the per-record path and the listings read the table as given
-            try:
-                self.con.register(_ARROW_CODED, with_codes)
-            except self._duckdb.Error as error:
-                raise self._failure(error) from None
+            self._register(_ARROW_CODED, with_codes)
             unnumbered = _arrow_rows(_ARROW_CODED, "CAST(NULL AS BIGINT)", None)
         self._parts = [
             self._typed_part(
@@ -369,11 +352,7 @@ class DuckDBEngine:
             )
         ]
         self._arrow = _ArrowSource(data, columns, default_day, source, numbered)
-        self._run(f"CREATE TEMP VIEW {RECORDS} AS {self._parts[0].numbered}")
-        self._run(f"CREATE TEMP VIEW {RECORDS_UNNUMBERED} AS {self._parts[0].unnumbered}")
-        self._run("SET preserve_insertion_order = false")  # rows carry their numbers: the order is not needed
-        self._run(f"CREATE TEMP VIEW {JUDGED} AS {judged_sql()}")
-        self._run(f"CREATE TEMP VIEW {PRICED} AS {priced_sql(scale)}")
+        self._define_views()
 
     def number_arrow_rows(self) -> None:
         """Number the rows of `load_arrow`'s table from 1, in its order, for `samples` and `records` (once; a
@@ -393,11 +372,35 @@ class DuckDBEngine:
         except ImportError:
             ones = pyarrow.compute.fill_null(pyarrow.nulls(arrow.data.num_rows, pyarrow.int64()), 1)
             numbers = pyarrow.compute.cumulative_sum(ones)
-        self.con.register(_ARROW_NUMBERED, arrow.data.append_column(ARROW_ROW_COLUMN, numbers))
+        self._register(_ARROW_NUMBERED, arrow.data.append_column(ARROW_ROW_COLUMN, numbers))
         numbered = _arrow_rows(_ARROW_NUMBERED, ARROW_ROW_COLUMN, arrow.source)
         records = self._flat(arrow.columns, numbered, default_day=arrow.default_day, default_model=None)
         self._run(f"CREATE OR REPLACE TEMP VIEW {RECORDS} AS {records}")
         self._arrow = replace(arrow, numbered=True)
+
+    def _load_tables(self, rows: Sequence[RateRow], names: Sequence[ModelName], scale: int) -> None:
+        """The rates and the model names every query joins, and what the rollup needs of them."""
+        self._load_rates(rows, scale)
+        self._run(f"CREATE TEMP TABLE {MODEL_NAMES} AS {model_names_sql(names)}")
+        self._scale, self._thresholds = scale, tier_thresholds(rows)
+
+    def _define_views(self) -> None:
+        """`usage_records` (numbered and not) over the loaded parts, then the judged and priced records."""
+        self._run(f"CREATE TEMP VIEW {RECORDS} AS " + " UNION ALL ".join(f"({p.numbered})" for p in self._parts))
+        unnumbered = " UNION ALL ".join(f"({part.unnumbered})" for part in self._parts)
+        self._run(f"CREATE TEMP VIEW {RECORDS_UNNUMBERED} AS {unnumbered}")
+        # Staging needed the file order and rows carry their numbers: the queries need no order (DuckDB then
+        # streams with less memory).
+        self._run("SET preserve_insertion_order = false")
+        self._run(f"CREATE TEMP VIEW {JUDGED} AS {judged_sql()}")
+        self._run(f"CREATE TEMP VIEW {PRICED} AS {priced_sql(self._scale)}")
+
+    def _register(self, name: str, data: Any) -> None:
+        """An in-memory Arrow table as a relation DuckDB reads where it lies."""
+        try:
+            self.con.register(name, data)
+        except self._duckdb.Error as error:
+            raise self._failure(error) from None
 
     def _spellings_in(self, relation: str, columns: FlatColumns) -> list[str]:
         """The model spellings of `relation` that the price table knows, the most frequent first. The fast key
