@@ -1,12 +1,15 @@
 """Bulk pricing: DuckDB and Spark against the floor of DuckDB summing the same file's raw token columns.
 
-    .venv/bin/python benchmarks/bench_bulk.py [--records 10000000] [--file PATH] [--python-subset 200000]
-                                               [--threads 2] [--rounds 5] [--skip-spark] [--skip-python]
+    .venv/bin/python benchmarks/bench_bulk.py [--records 10000000] [--order time|shuffled] [--file PATH]
+                                               [--python-subset 200000] [--threads 2] [--rounds 5]
+                                               [--skip-spark] [--skip-python]
 
 Generates the usage file when it does not exist, with DuckDB itself (seconds): 10,000,000 records as
 Parquet, six current models over 55 days, 30% batch, 10% US residency, 5% fast mode on Opus 5.5, cache
-reads and writes of both TTLs, web searches, 0.5% of Haiku 5.5 prompts over its 100K tier. Then runs, each
-in a fresh process so that its peak memory is its own:
+reads and writes of both TTLs, web searches, 0.5% of Haiku 5.5 prompts over its 100K tier. The records are
+in time order, as a request log is written (`--order shuffled` scatters each day's records over the whole
+file: the worst case for summing per day, kept for comparison). Then runs, each in a fresh process so that
+its peak memory is its own:
 
 1. floor: DuckDB summing the raw token columns of the file (`SELECT COUNT(*), SUM(...)`);
 2. DuckDB: `price_files_bulk(engine="duckdb")`, the whole job (pricing SQL, rollup, `ActualCosts`), with
@@ -14,7 +17,7 @@ in a fresh process so that its peak memory is its own:
    brought to Python) and, inside it, the scan that sums the records per key, timed on their own;
 3. Spark local: the same through `engine="spark"` on `local[N]` (skipped without Java);
 4. the Python pricer (`estimator.usage.price_columns`, the columnar entry point, on in-memory columns read
-   beforehand, so only pricing is timed) on a subset, its records/s extrapolated to the whole file;
+   beforehand, so only pricing is timed) on a sample spread over the file, its records/s extrapolated;
 5. the Python path as a user runs it (`actual_costs` reading the same subset as Messages responses JSONL).
 
 Steps 1 and 2 alternate, round after round (`--rounds`, default 5), so that both see the same load on a
@@ -43,7 +46,10 @@ MODELS += ["claude-sonnet-5"]
 
 GENERATE = r"""
 import duckdb, sys
-path, records, models = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+path, records, models, order = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4]
+# A request log is written as requests happen: in time order, a day's records together (and warehouses
+# partition it by date). "shuffled" scatters the days over the file, the worst case for grouping by day.
+day = f"CAST(i * 55 // {records} AS INTEGER)" if order == "time" else "CAST(hash(i * 7 + 1) % 55 AS INTEGER)"
 listed = "[" + ", ".join(f"'{m}'" for m in models) + "]"
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
@@ -60,7 +66,7 @@ COPY (
     CAST(CASE WHEN h % 50 = 0 THEN 1 + (h >> 24) % 3 ELSE 0 END AS BIGINT) AS web_search_requests
   FROM (
     SELECT ({listed})[1 + CAST(hash(i) % {len(models)} AS INTEGER)] AS model,
-      DATE '2026-10-07' + CAST(hash(i * 7 + 1) % 55 AS INTEGER) AS day,
+      DATE '2026-10-07' + {day} AS day,
       CASE WHEN hash(i * 3 + 2) % 10 < 3 THEN 'batch' END AS service_tier,
       CASE WHEN hash(i * 5 + 3) % 10 = 0 THEN 'us' END AS inference_geo,
       hash(i * 11 + 4) AS h
@@ -191,7 +197,9 @@ sys.path.insert(0, sys.argv[3])
 from estimator.usage.pricer import price_columns
 from pricing import load_price_table
 table = load_price_table()
-rows = duckdb.connect().execute(f"SELECT * FROM read_parquet('{sys.argv[1]}') LIMIT {int(sys.argv[2])}").fetchall()
+# A sample spread over the whole file (its first records would be a day or two of a time-ordered log).
+spread = f"USING SAMPLE reservoir({int(sys.argv[2])} ROWS) REPEATABLE (7)"
+rows = duckdb.connect().execute(f"SELECT * FROM read_parquet('{sys.argv[1]}') {spread}").fetchall()
 columns = list(zip(*rows))
 names = ["model", "day", "service_tier", "inference_geo", "speed", "input_tokens", "cache_write_5m_tokens",
          "cache_write_1h_tokens", "cache_read_tokens", "output_tokens", "web_search_requests"]
@@ -217,6 +225,7 @@ from estimator.usage.actuals import actual_costs
 from pricing import load_price_table
 table = load_price_table()
 path = sys.argv[1] + ".responses.jsonl"
+spread = f"USING SAMPLE reservoir({int(sys.argv[2])} ROWS) REPEATABLE (7)"  # the Python pricer's records
 duckdb.connect().execute(f'''COPY (
   SELECT 'message' AS type, model, CAST(day AS VARCHAR) AS created_at,
     {{'input_tokens': input_tokens, 'output_tokens': output_tokens, 'cache_read_input_tokens': cache_read_tokens,
@@ -225,7 +234,7 @@ duckdb.connect().execute(f'''COPY (
                           'ephemeral_1h_input_tokens': cache_write_1h_tokens}},
       'server_tool_use': {{'web_search_requests': web_search_requests}},
       'service_tier': service_tier, 'inference_geo': inference_geo, 'speed': speed}} AS usage
-  FROM read_parquet('{sys.argv[1]}') LIMIT {int(sys.argv[2])}) TO '{path}' (FORMAT JSON)''')
+  FROM read_parquet('{sys.argv[1]}') {spread}) TO '{path}' (FORMAT JSON)''')
 start, cpu = time.perf_counter(), time.process_time()
 result = actual_costs([path], table=table, as_of=datetime.date(2026, 12, 1))
 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -273,7 +282,13 @@ def _optional(script: str, *args: str) -> dict[str, float] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000_000)
-    parser.add_argument("--file", type=Path, default=ROOT / "test-output" / "bench_bulk_usage.parquet")
+    parser.add_argument(
+        "--order",
+        choices=("time", "shuffled"),
+        default="time",
+        help="records in time order (as a request log is written) or with the days shuffled",
+    )
+    parser.add_argument("--file", type=Path, help="default: test-output/bench_bulk_usage_<order>.parquet")
     parser.add_argument("--python-subset", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-spark", action="store_true")
@@ -281,11 +296,12 @@ def main() -> None:
     parser.add_argument("--spark-no-codegen", action="store_true", help="Spark without code generation")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of floor and DuckDB (at least 5)")
     args = parser.parse_args()
-    path = args.file
+    path = args.file or ROOT / "test-output" / f"bench_bulk_usage_{args.order}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", GENERATE, str(path), str(args.records), ",".join(MODELS)], check=True)
+        subprocess.run([sys.executable, "-c", GENERATE, str(path), str(args.records), ",".join(MODELS), args.order],
+                       check=True)  # fmt: skip
         print(f"generated {args.records:,} records in {time.perf_counter() - start:.1f} s: {path}")
     size_mb = path.stat().st_size / 1e6
     print(f"file: {path} ({size_mb:,.0f} MB); {max(args.rounds, 5)} rounds, best / median")

@@ -18,9 +18,10 @@ import datetime as dt
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Any, Literal, Protocol
+from functools import partial
+from operator import attrgetter, is_, itemgetter
+from typing import Any, Literal, Protocol, cast
 
 from estimator.bulk.inputs import TABULAR, InputFile, InputKind, discover, total_bytes
 from estimator.bulk.rates import Billing, ModelName, RateRow, model_names, rate_rows, rate_scale
@@ -169,17 +170,17 @@ def _fraction_to_bytes(on_progress: Progress, size: int) -> Callable[[float], No
 # --- from the rollup to the Python pricer's result ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _LineKey:
-    day: dt.date
-    model_id: str
-    prices_effective_from: dt.date
-    service_tier: Literal["standard", "batch"]
-    geo: Literal["global", "us"]
-    speed: Literal["standard", "fast"]
-    tier_above_tokens: int | None
-    cached: int
-
+_LineKey = tuple[
+    dt.date,  # day
+    str,  # model_id
+    dt.date,  # prices_effective_from
+    Literal["standard", "batch"],  # service_tier
+    Literal["global", "us"],  # geo
+    Literal["standard", "fast"],  # speed
+    int | None,  # tier_above_tokens
+    int,  # cached
+]
+"""A line's key: a plain tuple (hashed at C speed; thousands of rollup rows are keyed)."""
 
 _CATEGORY_COLUMNS: dict[Category, str] = {
     "uncached_input": "uncached_input_usd",
@@ -191,6 +192,22 @@ _CATEGORY_COLUMNS: dict[Category, str] = {
 }
 _WHAT_IF_COLUMNS: dict[Mode, str] = {mode: f"what_if_{mode}_usd" for mode in MODES}
 _SUMMED = ("requests", "records", *COUNT_FIELDS, *_CATEGORY_COLUMNS.values(), "total_usd", "unsplit_write_extra_usd")
+_ZERO = Decimal(0)
+_UNBILLED_USD = (_ZERO,) * (len(CATEGORIES) - len(_CATEGORY_COLUMNS))
+if CATEGORIES[: len(_CATEGORY_COLUMNS)] != tuple(_CATEGORY_COLUMNS):  # `_line` builds `usd` in CATEGORIES' order
+    raise AssertionError("the rollup's categories must come first in CATEGORIES, in its order")
+
+# A rollup row's values read a tuple at a time (C speed), each in the order its consumer takes them.
+_key_values = itemgetter(
+    "day", "model_id", "prices_effective_from", "service_tier", "geo", "speed", "tier_above_tokens"
+)
+_token_values = itemgetter("requests", "records", *COUNT_FIELDS)  # `TokenSums`' fields, in order
+_usd_values = itemgetter(*_CATEGORY_COLUMNS.values())
+_what_if_values = itemgetter(*_WHAT_IF_COLUMNS.values())
+_total_usd = attrgetter("total_usd")
+_is_none = partial(is_, None)
+"""By identity: `None in values` asks each Decimal to compare itself with None, through an isinstance check on
+`numbers.Rational` (a tenth of the lines' time, measured)."""
 
 
 def priced_usage(
@@ -219,7 +236,7 @@ def priced_usage(
     problems += _warnings(rollup, lines, table)
     problems.sort(key=lambda p: (p.severity != "error", p.source, p.line))
     with localcontext(EXACT):
-        total = sum((line.total_usd for line in lines), Decimal(0))
+        total = sum(map(_total_usd, lines), Decimal(0))
     return PricedUsage(
         lines=tuple(lines),
         total_usd=total,
@@ -236,30 +253,21 @@ def priced_usage(
 
 
 def _lines(rollup: Sequence[Mapping[str, Any]], rows: Sequence[RateRow], table: PriceTable) -> list[PricedLine]:
-    merged: dict[_LineKey, dict[str, Any]] = {}
-    for row in rollup:
-        if row["problem"] is not None or row["result_type"] != "succeeded":
-            continue
-        key = _LineKey(
-            row["day"],
-            row["model_id"],
-            row["prices_effective_from"],
-            row["service_tier"],
-            row["geo"],
-            row["speed"],
-            row["tier_above_tokens"],
-            int(row["cached"]),
-        )
-        found = merged.get(key)
-        if found is None:
-            merged[key] = dict(row)
-            continue
-        with localcontext(EXACT):
-            for column in _SUMMED:
-                found[column] = found[column] + row[column]
-            for column in _WHAT_IF_COLUMNS.values():  # a mode without a price for part of the line has none
-                both = found[column] is not None and row[column] is not None
-                found[column] = found[column] + row[column] if both else None
+    merged: dict[_LineKey, Mapping[str, Any]] = {}
+    copied: set[_LineKey] = set()  # keys whose sums are our own copy (a first row is read, never written)
+    with localcontext(EXACT):
+        for row in rollup:
+            if row["problem"] is not None or row["result_type"] != "succeeded":
+                continue
+            key: _LineKey = (*_key_values(row), int(row["cached"]))
+            found = merged.get(key)
+            if found is None:
+                merged[key] = row
+                continue
+            if key not in copied:
+                found = merged[key] = dict(found)
+                copied.add(key)
+            _merge(cast(dict[str, Any], found), row)
     index = _RateIndex(rows, table)
     lines = [_line(key, sums, index) for key, sums in merged.items()]
     # The Python pricer's order, then the rest of the key: the same lines whichever engine gave them.
@@ -270,6 +278,15 @@ def _lines(rollup: Sequence[Mapping[str, Any]], rows: Sequence[RateRow], table: 
         )
     )  # fmt: skip
     return lines
+
+
+def _merge(found: dict[str, Any], row: Mapping[str, Any]) -> None:
+    """Add a rollup row to the sums of its line (in the EXACT context)."""
+    for column in _SUMMED:
+        found[column] = found[column] + row[column]
+    for column in _WHAT_IF_COLUMNS.values():  # a mode without a price for part of the line has none
+        both = found[column] is not None and row[column] is not None
+        found[column] = found[column] + row[column] if both else None
 
 
 class _RateIndex:
@@ -284,6 +301,15 @@ class _RateIndex:
         self._names: dict[str, str] = {}
         self._rates: dict[tuple[int, Billing, bool], ModeRates | None] = {}
         self._found: dict[tuple[str, str, dt.date, int | None], RateRow] = {}
+
+    def billed(self, key: _LineKey) -> tuple[RateRow, ModeRates]:
+        """The rates row a line was priced with, and its mode's rates."""
+        day, model_id, _, service_tier, geo, speed, tier_above_tokens, cached = key
+        row = self.find(model_id, geo, day, tier_above_tokens)
+        rates = self.mode_rates(row, "batch" if service_tier == "batch" else speed, bool(cached))
+        if rates is None:  # the rollup priced this line, so its rates exist: guard the invariant
+            raise AssertionError(f"line {key} priced without rates")
+        return row, rates
 
     def model_name(self, model_id: str) -> str:
         name = self._names.get(model_id)
@@ -313,35 +339,30 @@ class _RateIndex:
 
 
 def _line(key: _LineKey, sums: Mapping[str, Any], index: _RateIndex) -> PricedLine:
-    row = index.find(key.model_id, key.geo, key.day, key.tier_above_tokens)
-    billing: Billing = "batch" if key.service_tier == "batch" else key.speed
-    rates = index.mode_rates(row, billing, bool(key.cached))
-    if rates is None:  # the rollup priced this line, so its rates exist: guard the invariant
-        raise AssertionError(f"line {key} priced without rates")
-    tokens = TokenSums(int(sums["requests"]), int(sums["records"]), *(int(sums[field]) for field in COUNT_FIELDS))
-    what_if: dict[Mode, Decimal | None] = {}
+    day, model_id, prices_effective_from, service_tier, geo, speed, tier_above_tokens, cached = key
+    row, rates = index.billed(key)
+    spent = _usd_values(sums)
+    if any(map(_is_none, spent)):  # no sum: zero, as `_exact` reads it
+        spent = tuple(map(_exact, spent))
+    what_if: dict[Mode, Decimal | None] = dict(zip(_WHAT_IF_COLUMNS, _what_if_values(sums), strict=True))
     reasons: dict[Mode, str] = {}
-    for mode, column in _WHAT_IF_COLUMNS.items():
-        if sums[column] is not None:
-            what_if[mode] = _exact(sums[column])
-        else:
-            what_if[mode] = None
-            reasons[mode] = _what_if_reason(row, mode, key)
+    if any(map(_is_none, what_if.values())):
+        reasons = {mode: _what_if_reason(row, mode, key) for mode, value in what_if.items() if value is None}
     return PricedLine(
-        day=key.day,
-        model_id=key.model_id,
-        model_name=index.model_name(key.model_id),
-        prices_effective_from=key.prices_effective_from,
-        service_tier=key.service_tier,
-        inference_geo=key.geo,
-        speed=key.speed,
-        tier_above_tokens=key.tier_above_tokens,
-        billed_mode=("batch" if key.service_tier == "batch" else "realtime") + ("_cached" if key.cached else ""),  # type: ignore[arg-type]
-        tokens=tokens,
+        day=day,
+        model_id=model_id,
+        model_name=index.model_name(model_id),
+        prices_effective_from=prices_effective_from,
+        service_tier=service_tier,
+        inference_geo=geo,
+        speed=speed,
+        tier_above_tokens=tier_above_tokens,
+        billed_mode=("batch" if service_tier == "batch" else "realtime") + ("_cached" if cached else ""),  # type: ignore[arg-type]
+        tokens=TokenSums(*map(int, _token_values(sums))),
         rates=rates,
         # Categories the usage pricer does not bill on their own (if any: thinking is billed inside output)
         # are zero, as in its lines.
-        usd={category: _exact(sums.get(_CATEGORY_COLUMNS.get(category, ""))) for category in CATEGORIES},
+        usd=dict(zip(CATEGORIES, spent + _UNBILLED_USD, strict=True)),
         total_usd=_exact(sums["total_usd"]),
         unsplit_write_extra_usd=_exact(sums["unsplit_write_extra_usd"]),
         what_if_usd=what_if,
@@ -350,13 +371,14 @@ def _line(key: _LineKey, sums: Mapping[str, Any], index: _RateIndex) -> PricedLi
 
 
 def _what_if_reason(row: RateRow, mode: Mode, key: _LineKey) -> str:
-    billing: Billing = "batch" if mode.startswith("batch") else key.speed
+    day, model_id, speed = key[0], key[1], key[5]
+    billing: Billing = "batch" if mode.startswith("batch") else speed
     rates = row.billing(billing)
     if rates.reason is not None:
         return rates.reason
     if mode.endswith("cached") and rates.cache_reason is not None:
         return rates.cache_reason
-    return rates.cache_1h_reason or f"no {mode} price for {key.model_id} on {key.day}"
+    return rates.cache_1h_reason or f"no {mode} price for {model_id} on {day}"
 
 
 def _exact(value: Decimal | None) -> Decimal:
@@ -519,25 +541,26 @@ def _warnings(
     rates), asked of it once per kind of line and counted over the records they concern, and the note about
     batch results that carry another service tier."""
     said: dict[tuple[object, ...], list[tuple[str, str]]] = {}
-    warnings: dict[tuple[str, str], UsageProblem] = {}
+    counted: dict[tuple[str, str], tuple[str, int]] = {}  # (code, model) → the last message, the records
+    retirements: dict[str, dt.date | None] = {}  # per model (thousands of lines, a few models)
     for line in lines:
-        retired = table.model(line.model_id).lifecycle.retired
+        model_id = line.model_id
+        if model_id not in retirements:
+            retirements[model_id] = table.model(model_id).lifecycle.retired
+        retired = retirements[model_id]
         after = retired is not None and line.day >= retired
         tokens = line.tokens
         # Which cache categories the line used: a warning may concern their rates (derived fast-mode ones).
-        cache = tuple(
-            int(count > 0)
-            for count in (
-                tokens.cache_write_5m_tokens,
-                tokens.cache_write_1h_tokens,
-                tokens.cache_write_unsplit_tokens,
-                tokens.cache_read_tokens,
-            )
+        cache = (
+            int(tokens.cache_write_5m_tokens > 0),
+            int(tokens.cache_write_1h_tokens > 0),
+            int(tokens.cache_write_unsplit_tokens > 0),
+            int(tokens.cache_read_tokens > 0),
         )
-        kind = (line.model_id, after, line.speed, line.service_tier, line.inference_geo, line.tier_above_tokens, cache)
+        kind = (model_id, after, line.speed, line.service_tier, line.inference_geo, line.tier_above_tokens, cache)
         if kind not in said:
             record = UsageRecord(
-                model=line.model_id,
+                model=model_id,
                 day=line.day,
                 service_tier=line.service_tier,
                 inference_geo=line.inference_geo,
@@ -552,10 +575,12 @@ def _warnings(
             found = price_usage(record, table=table).problems
             said[kind] = [(p.code, p.message) for p in found if p.severity == "warning"]
         for code, message in said[kind]:
-            subject = (code, line.model_id)
-            previous = warnings.get(subject)
-            records = line.tokens.records + (previous.records if previous else 0)
-            warnings[subject] = UsageProblem("", 0, "warning", code, message, None, records)
+            previous = counted.get((code, model_id))
+            counted[(code, model_id)] = (message, tokens.records + (previous[1] if previous else 0))
+    warnings = {
+        subject: UsageProblem("", 0, "warning", subject[0], message, None, records)
+        for subject, (message, records) in counted.items()
+    }
     for tier in sorted({row["batch_tier_given"] for row in rollup if row["batch_tier_given"]}):
         count = sum(int(row["records"]) for row in rollup if row["batch_tier_given"] == tier)
         warnings[("batch_result_tier", tier)] = UsageProblem(

@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import partial
+from operator import attrgetter, is_, itemgetter
 from typing import IO, Any, cast
 
 from estimator.costs import EXACT
@@ -41,6 +43,12 @@ __all__ = [
 ]
 
 _RATIO = Context(prec=28)
+_usd = attrgetter("usd")
+_tokens = attrgetter("tokens")
+_what_if_usd = attrgetter("what_if_usd")
+_unsplit_write_extra_usd = attrgetter("unsplit_write_extra_usd")
+_is_none = partial(is_, None)
+"""By identity: `None in values` asks each Decimal to compare itself with None (through an isinstance check)."""
 _HIT_RATE_PLACES = Decimal("0.0001")
 _SEARCH_PLACES = Decimal("0.001")
 
@@ -187,22 +195,27 @@ def _add(
 def summarize(priced: PricedUsage, table: PriceTable, sources: tuple[str, ...]) -> ActualCosts:
     """An `ActualCosts` from priced usage (also used by `reconcile` and the columnar path)."""
     lines = priced.lines
-    tokens = priced.tokens
+    models = _models(lines)
+    # The whole is the sum of the models' sums (a pass over thousands of lines less): counts are integers and
+    # money is added exactly (EXACT traps any rounding; a sum's exponent is its terms' least), so every figure
+    # is the one summed line by line, digit for digit.
+    tokens = TokenSums.total(map(_tokens, models))
     with localcontext(EXACT):
         categories = {
-            c: CategoryActual(tokens.quantity(c), sum((line.usd[c] for line in lines), Decimal(0))) for c in CATEGORIES
+            c: CategoryActual(tokens.quantity(c), sum((model.usd[c] for model in models), Decimal(0)))
+            for c in CATEGORIES
         }
-        upper = priced.total_usd + sum((line.unsplit_write_extra_usd for line in lines), Decimal(0))
+        upper = priced.total_usd + sum(map(_unsplit_write_extra_usd, lines), Decimal(0))
     comparison = compare_with_cost_report(lines, priced.cost_rows, table) if priced.cost_rows else None
     return ActualCosts(
         total_usd=priced.total_usd,
         sources=sources,
         default_day=priced.default_day,
         undated_records=priced.undated_records,
-        priced_records=priced.priced_records,
+        priced_records=tokens.records,  # `priced.priced_records`, summed once
         unpriced_records=priced.unpriced_records,
         requests={kind: priced.requests_by_result.get(kind, 0) for kind in RESULT_TYPES},
-        models=_models(lines),
+        models=models,
         categories=categories,
         days=_days(lines),
         tokens=tokens,
@@ -227,8 +240,9 @@ def _models(lines: tuple[PricedLine, ...]) -> tuple[ModelActual, ...]:
     models = []
     with localcontext(EXACT):
         for model_id, own in grouped.items():
-            tokens = TokenSums.total(line.tokens for line in own)
-            usd = {c: sum((line.usd[c] for line in own), Decimal(0)) for c in CATEGORIES}
+            tokens = TokenSums.total(map(_tokens, own))
+            usds = list(map(_usd, own))
+            usd = {c: sum(map(itemgetter(c), usds), Decimal(0)) for c in CATEGORIES}
             models.append(ModelActual(model_id, own[0].model_name, tokens, usd, sum(usd.values(), Decimal(0))))
     models.sort(key=lambda m: (-m.total_usd, m.model_id))
     return tuple(models)
@@ -261,15 +275,18 @@ def _per_request(value: int, requests: int) -> Decimal | None:
 
 
 def _what_if(lines: tuple[PricedLine, ...]) -> tuple[ModeWhatIf, ...]:
+    what_ifs = list(map(_what_if_usd, lines))
     result = []
     for mode in MODES:
-        reasons = sorted({line.what_if_reasons[mode] for line in lines if line.what_if_usd[mode] is None})
+        values = list(map(itemgetter(mode), what_ifs))
         billed = bool(lines) and all(line.billed_mode == mode or _same_mode(line, mode) for line in lines)
-        if reasons:
+        if any(map(_is_none, values)):
+            reasons = sorted({line.what_if_reasons[mode] for line in lines if line.what_if_usd[mode] is None})
             result.append(ModeWhatIf(mode, None, "; ".join(reasons), billed))
             continue
         with localcontext(EXACT):
-            total = sum((line.what_if_usd[mode] or Decimal(0) for line in lines), Decimal(0))
+            # `value or 0` as ever: a zero of any exponent counts as Decimal(0), the sum's start, so zeros are left out.
+            total = sum(filter(None, values), Decimal(0))
         result.append(ModeWhatIf(mode, total, None, billed))
     return tuple(result)
 
