@@ -64,7 +64,7 @@ def format_tokens(value: int | Decimal) -> str:
 
 def count_noun(count: int, noun: str, many: str | None = None) -> str:
     """A count with its noun, for reading: '1 error', '2 errors', '1 batch', '3 batches', '12,500 requests'."""
-    return f"{format_tokens(count)} {noun if count == 1 else (many or noun + 's')}"
+    return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
 
 
 def format_percent(value: Decimal | None) -> str:

@@ -9,12 +9,14 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from estimator import InvalidWorkloadError, Workload, hit_rate_from_traffic
 from pricing import PriceTable
 from ui.form import (
+    FORM_KEYS,
     HIT_FROM_TRAFFIC,
     HIT_FROM_VALUE,
     error_field,
@@ -232,6 +234,33 @@ def test_the_form_derives_the_hit_rate_from_traffic(table: PriceTable) -> None:
     assert result.requests_per_hour == Decimal(30)
     assert result.workload is not None
     assert result.workload.cache_hit_rate == hit_rate_from_traffic(30, "5m", table=table)
+
+
+class _Recording(dict[str, Any]):
+    """A widget state that remembers every key read from it."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        super().__init__(state)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("requests_per_hour", [None, Decimal(30)])
+def test_the_plan_memo_keys_cover_every_input_the_form_reads(
+    table: PriceTable, requests_per_hour: Decimal | None
+) -> None:
+    """`ui.session.current_plan` reuses its plan while the values under `FORM_KEYS` are unchanged: a key the
+    form reads but the memo does not compare would leave a changed input showing the old figures."""
+    state = _Recording(widget_state(DEFAULT_WORKLOAD, requests_per_hour=requests_per_hour, today=TODAY, table=table))
+    workload_from_widgets(state, today=TODAY, table=table)
+    assert state.read <= set(FORM_KEYS)
 
 
 def test_todays_date_means_today_and_stays_out_of_the_link(table: PriceTable) -> None:

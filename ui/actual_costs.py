@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import plotly.graph_objects as go
 
-from estimator.format import format_percent, format_tokens, format_usd
+from estimator.format import count_noun, format_percent, format_tokens, format_usd
 from estimator.results import CATEGORIES
 from estimator.usage.actuals import ActualCosts
 from estimator.usage.reconcile import Reconciliation
@@ -460,7 +460,7 @@ def engine_caption(engine: Engine, files: int, size_bytes: int | None) -> str:
     if size_bytes is None:
         return f"Priced by {ENGINE_LABELS[engine]}."
     size = f"{size_bytes / 1e6:,.1f} MB" if size_bytes >= 100_000 else f"{size_bytes / 1e3:,.1f} kB"
-    return f"Priced by {ENGINE_LABELS[engine]}: {files:,} file{'' if files == 1 else 's'}, {size}."
+    return f"Priced by {ENGINE_LABELS[engine]}: {count_noun(files, 'file')}, {size}."
 
 
 MODEL_INPUT = "Model of bare usage objects"

@@ -312,7 +312,7 @@ class DuckDBEngine:
             self._parts += self._records(
                 kind, group, default_day=default_day, default_model=default_model, spellings=spellings
             )
-        self._define_views()
+        self._ready_queries()
 
     def load_arrow(
         self,
@@ -358,7 +358,7 @@ class DuckDBEngine:
             )
         ]
         self._arrow = _ArrowSource(data, columns, default_day, source, numbered)
-        self._define_views()
+        self._ready_queries()
 
     def number_arrow_rows(self) -> None:
         """Number the rows of `load_arrow`'s table from 1, in its order, for `samples` and `records` (once; a
@@ -391,7 +391,7 @@ class DuckDBEngine:
         self._run(f"CREATE TEMP TABLE {MODEL_NAMES} AS {model_names_sql(names)}")
         self._scale, self._thresholds = scale, tier_thresholds(rows)
 
-    def _define_views(self) -> None:
+    def _ready_queries(self) -> None:
         """Ready the queries: the views over the records are defined when a query reads them (`_views`)."""
         # Staging needed the file order and rows carry their numbers: the queries need no order (DuckDB then
         # streams with less memory).
